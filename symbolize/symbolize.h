@@ -19,6 +19,7 @@
 #ifndef CP_SYMBOLIZE_SYMBOLIZE_H
 #define CP_SYMBOLIZE_SYMBOLIZE_H
 
+#include <elfutils/libdw.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,6 +118,15 @@ int cp_symbolizer_lookup(struct cp_symbolizer *symz, struct cp_module *mod, uint
  */
 int cp_module_load_bias(const struct cp_module *mod, uint64_t map_start, uint64_t pgoff,
 			uint64_t *ret_bias);
+
+/*
+ * cp_module_cfi_frame() - the call frame information row that covers
+ * module-relative @addr, for the unwinder: from .eh_frame, else from
+ * .debug_frame (which may load separate debug info, once per module).
+ * The caller frees *ret with free().
+ * Return: 0, -ENOENT when no CFI covers @addr, -ENODATA when @mod has no ELF.
+ */
+int cp_module_cfi_frame(struct cp_module *mod, uint64_t addr, Dwarf_Frame **ret);
 
 /* The path the module was opened as (for the vdso "[vdso]"). */
 const char *cp_module_path(const struct cp_module *mod);

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Opening the perf events and mapping their rings.
+ *
+ * One software cpu-clock event per online CPU, in fixed-period mode, so each
+ * sample stands for exactly one period of CPU time and no hardware PMU is
+ * needed.  The kernel refuses mmap() of an inherited event opened with
+ * cpu = -1, so inherited events must be per-CPU, each with its own ring.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "sampler/arch.h"
+#include "sampler/sampler-internal.h"
+
+/* Ring size per CPU, in data pages.  An unprivileged user may lock only
+ * perf_event_mlock_kb per CPU (516 KiB here, including one header page per
+ * ring), so the default fits that and larger requests shrink until they do. */
+#define RING_PAGES_DEFAULT 128
+#define RING_PAGES_MIN     4
+
+static int perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu)
+{
+	long fd = syscall(SYS_perf_event_open, attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Parse a CPU list such as "0-3,5" (sysfs "online").  Return: count or -errno. */
+static int online_cpus(int **ret)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	int *cpus = NULL, n = 0, first, last;
+	char sep;
+
+	if (!f) {
+		long count = sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (count < 1)
+			return -ENOENT;
+		cpus = calloc(count, sizeof(*cpus));
+		if (!cpus)
+			return -ENOMEM;
+		for (n = 0; n < count; n++)
+			cpus[n] = n;
+		*ret = cpus;
+		return n;
+	}
+	while (fscanf(f, "%d", &first) == 1) {
+		last = first;
+		if (fscanf(f, "%c", &sep) == 1 && sep == '-') {
+			if (fscanf(f, "%d", &last) != 1)
+				break;
+			(void)fscanf(f, "%c", &sep);
+		}
+		int *grown = reallocarray(cpus, n + (last - first + 1), sizeof(*cpus));
+
+		if (!grown) {
+			free(cpus);
+			fclose(f);
+			return -ENOMEM;
+		}
+		cpus = grown;
+		for (int cpu = first; cpu <= last; cpu++)
+			cpus[n++] = cpu;
+	}
+	fclose(f);
+	if (!n) {
+		free(cpus);
+		return -ENOENT;
+	}
+	*ret = cpus;
+	return n;
+}
+
+static void build_attr(const struct cp_sampler *s, struct perf_event_attr *attr, bool kernel,
+		       bool build_id, unsigned int ring_pages)
+{
+	*attr = (struct perf_event_attr){
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(*attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_period = 1000000000ULL / s->opts.freq_hz,
+		.sample_type = s->sample_type,
+		.disabled = 1,
+		.inherit = 1,
+		.enable_on_exec = 1,
+		.mmap = 1,
+		.mmap2 = 1,
+		.comm = 1,
+		.comm_exec = 1,
+		.task = 1,
+		.sample_id_all = 1,
+		.build_id = build_id,
+		.exclude_kernel = !kernel,
+		.exclude_callchain_kernel = !kernel,
+		.exclude_hv = 1,
+		/* Timestamps on the clock cmd and the ordering queue read. */
+		.use_clockid = 1,
+		.clockid = CLOCK_MONOTONIC,
+		.exclude_callchain_user = s->opts.callchain == CP_CALLCHAIN_DWARF,
+		.sample_regs_user = s->opts.callchain == CP_CALLCHAIN_DWARF ? cp_arch_perf_regs_mask() : 0,
+		.sample_stack_user = s->opts.callchain == CP_CALLCHAIN_DWARF ? s->opts.stack_size : 0,
+		.watermark = 1,
+		.wakeup_watermark = ring_pages * (unsigned int)sysconf(_SC_PAGESIZE) / 4,
+	};
+}
+
+/*
+ * Open the first CPU's event, learning what this kernel allows: kernel
+ * samples (not at perf_event_paranoid >= 2 without CAP_PERFMON) and
+ * build-ids in MMAP2 records (Linux 5.12 and later).
+ */
+static int open_probing(struct cp_sampler *s, pid_t pid, int cpu, struct perf_event_attr *attr,
+			unsigned int ring_pages)
+{
+	bool kernel = true, build_id = true;
+	int fd;
+
+	for (;;) {
+		build_attr(s, attr, kernel, build_id, ring_pages);
+		fd = perf_event_open(attr, pid, cpu);
+		if (fd >= 0)
+			break;
+		if ((fd == -EACCES || fd == -EPERM) && kernel) {
+			cp_debug("kernel samples refused (%s), sampling user space only",
+				 strerror(-fd));
+			kernel = false;
+		} else if (fd == -EINVAL && build_id) {
+			build_id = false;
+		} else {
+			return fd;
+		}
+	}
+	s->stats.kernel_excluded = !kernel;
+	return fd;
+}
+
+static int map_ring(struct cp_sampler *s, struct cp_event *ev, unsigned int *pages)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	for (;;) {
+		size_t len = (*pages + 1) * page;
+		void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, ev->fd, 0);
+
+		if (base != MAP_FAILED) {
+			int r = cp_ring_init(&ev->ring, base, (char *)base + page, (uint64_t)*pages * page);
+
+			if (r < 0) {
+				munmap(base, len);
+				return r;
+			}
+			ev->base = base;
+			ev->map_len = len;
+			return 0;
+		}
+		int r = -errno;
+
+		/* EPERM: over the locked-memory allowance; try a smaller ring. */
+		if ((r != -EPERM && r != -ENOMEM) || *pages <= RING_PAGES_MIN)
+			return r;
+		*pages /= 2;
+	}
+}
+
+int cp_events_open(struct cp_sampler *s, pid_t pid)
+{
+	struct perf_event_attr attr;
+	unsigned int pages = RING_PAGES_DEFAULT;
+	int *cpus = NULL;
+	int ncpus = online_cpus(&cpus);
+	int r;
+
+	if (ncpus < 0) {
+		snprintf(s->error, sizeof(s->error), "reading the online CPUs");
+		return ncpus;
+	}
+	s->events = calloc(ncpus, sizeof(*s->events));
+	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (!s->events || s->epoll_fd < 0) {
+		r = s->events ? -errno : -ENOMEM;
+		goto out;
+	}
+
+	for (int i = 0; i < ncpus; i++) {
+		struct cp_event *ev = &s->events[i];
+		int fd = i == 0 ? open_probing(s, pid, cpus[i], &attr, pages)
+				: perf_event_open(&attr, pid, cpus[i]);
+
+		if (fd < 0) {
+			r = fd;
+			snprintf(s->error, sizeof(s->error), "perf_event_open(cpu-clock, cpu %d)",
+				 cpus[i]);
+			goto out;
+		}
+		ev->fd = fd;
+		ev->cpu = cpus[i];
+		s->nevents++;
+
+		r = map_ring(s, ev, &pages);
+		if (r < 0) {
+			snprintf(s->error, sizeof(s->error), "mmap of the cpu %d ring buffer",
+				 cpus[i]);
+			goto out;
+		}
+		/* Later CPUs get rings no larger than the first one fitted. */
+		build_attr(s, &attr, !s->stats.kernel_excluded, attr.build_id, pages);
+
+		struct epoll_event pev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+
+		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &pev) < 0) {
+			r = -errno;
+			snprintf(s->error, sizeof(s->error), "epoll_ctl");
+			goto out;
+		}
+	}
+	s->stats.ring_pages = pages;
+	cp_debug("%d CPU rings of %u pages, kernel samples %s", ncpus, pages,
+		 s->stats.kernel_excluded ? "excluded" : "included");
+	r = 0;
+out:
+	free(cpus);
+	return r;
+}
+
+void cp_events_close(struct cp_sampler *s)
+{
+	for (size_t i = 0; i < s->nevents; i++) {
+		struct cp_event *ev = &s->events[i];
+
+		cp_ring_fini(&ev->ring);
+		if (ev->base)
+			munmap(ev->base, ev->map_len);
+		close(ev->fd);
+	}
+	free(s->events);
+	s->events = NULL;
+	s->nevents = 0;
+	if (s->epoll_fd >= 0)
+		close(s->epoll_fd);
+	s->epoll_fd = -1;
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared between the files of symbolize/ only.
+ *
+ * symbolize.c  the symbolizer: module tables (by build-id, by inode), the
+ *              per-address result cache, and the strings it hands out
+ * module.c     one ELF module: a private Dwfl, its load segments, and the
+ *              resolution of an address through ELF symbols and DWARF
+ * kallsyms.c   the kernel module: /proc/kallsyms as a sorted array
+ */
+#ifndef CP_SYMBOLIZE_INTERNAL_H
+#define CP_SYMBOLIZE_INTERNAL_H
+
+#include <elfutils/libdwfl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/htab.h"
+#include "lib/strpool.h"
+#include "symbolize/symbolize.h"
+
+enum module_kind {
+	MODULE_ELF,    /* a file or the vdso, resolved through its own Dwfl */
+	MODULE_KERNEL, /* resolved through kallsyms */
+};
+
+/* A function symbol.  The name points into libelf's copy of the string
+ * table and lives as long as the module's Dwfl. */
+struct module_sym {
+	uint64_t addr, size;
+	const char *name;
+};
+
+/* A PT_LOAD segment, kept so that load biases need no ELF access. */
+struct module_segment {
+	uint64_t offset, vaddr, filesz;
+};
+
+struct unit_range;
+
+struct cp_module {
+	struct cp_module *next; /* the symbolizer's list of all modules */
+	enum module_kind kind;
+	const char *path;     /* interned */
+	const char *build_id; /* interned lowercase hex, or NULL */
+
+	/*
+	 * One Dwfl per module, with the module reported at its ELF addresses
+	 * (bias 0), so that module-relative addresses go to libdwfl unchanged
+	 * and a module can be shared by every process that maps it.  NULL when
+	 * the file could not be read: the module then resolves nothing.
+	 */
+	Dwfl *dwfl;
+	Dwfl_Module *dwmod;
+	struct module_segment *segs;
+	size_t nsegs;
+	/*
+	 * Symbols and DWARF (possibly from a separate debug file) are loaded
+	 * on first use: most mapped modules are never sampled.  The symbols
+	 * are sorted by address, one per address, because libdwfl's
+	 * dwfl_module_addrinfo() scans the whole table on every call.
+	 */
+	bool syms_loaded, dwarf_checked, has_dwarf;
+	struct module_sym *syms;
+	size_t nsyms;
+	Dwarf *dwarf;
+	Dwarf_Addr dwarf_bias;
+	/* The units' own address ranges, for files without .debug_aranges
+	 * (clang emits none by default), read on the first address that
+	 * libdwfl cannot place in a unit. */
+	bool unit_ranges_loaded;
+	struct unit_range *unit_ranges;
+	size_t nunit_ranges;
+	/* struct cu_funcs by unit offset: each unit's functions by address,
+	 * so that a lookup searches one function's DIEs, not its whole unit. */
+	struct cp_htab units;
+
+	struct cp_htab cache; /* struct symz_entry by address */
+};
+
+/* One kernel text symbol; names are offsets into kallsyms.names. */
+struct ksym {
+	uint64_t addr;
+	uint32_t name;
+};
+
+struct kallsyms {
+	bool loaded;
+	struct ksym *syms; /* sorted by address, one per address */
+	size_t len;
+	char *names;
+	size_t names_len, names_cap;
+};
+
+/* The frames of the lookup in progress, before they are copied into the cache. */
+struct frame_buf {
+	struct cp_symbol_frame *frames;
+	size_t len, cap;
+	uint64_t function_start;
+};
+
+struct symz_arena_chunk;
+
+struct cp_symbolizer {
+	struct cp_symbolizer_stats stats;
+	struct cp_strpool strings;
+	struct symz_arena_chunk *arena; /* cache entries and table keys */
+	struct cp_module *modules;
+	struct cp_htab by_build_id; /* struct cp_module, keyed by interned hex */
+	struct cp_htab by_inode;    /* struct inode_key */
+	struct cp_htab by_path;	    /* unreadable modules without a build-id */
+	struct cp_module *vdso, *kernel;
+	struct kallsyms kallsyms;
+	struct frame_buf scratch;
+	char *debuginfo_path;	  /* libdwfl's search path; see cp_symbolizer_new() */
+	Dwfl_Callbacks callbacks; /* shared by every module's Dwfl */
+};
+
+/* symbolize.c */
+
+/* Intern @s in the symbolizer's pool (NULL stays NULL).  Return: 0 or -ENOMEM. */
+int cp_symz_intern(struct cp_symbolizer *symz, const char *s, const char **ret);
+
+/* @len bytes as lowercase hex, interned.  Return: 0 or -ENOMEM. */
+int cp_symz_intern_hex(struct cp_symbolizer *symz, const uint8_t *bytes, size_t len,
+		       const char **ret);
+
+/* Append a frame to symz->scratch, interning its strings.  Return: 0 or -ENOMEM. */
+int cp_symz_push_frame(struct cp_symbolizer *symz, const char *function, const char *system_name,
+		       const char *file, int line, int start_line);
+
+/* module.c */
+
+/* A module with no symbols yet, not linked anywhere.  Return: 0 or -ENOMEM. */
+int cp_module_new(struct cp_symbolizer *symz, enum module_kind kind, const char *path,
+		  struct cp_module **ret);
+
+/* Free @mod and everything it owns.  Accepts NULL. */
+void cp_module_free(struct cp_module *mod);
+
+/*
+ * cp_module_open_elf() - give @mod the ELF file open at @fd.
+ * @fd is consumed, also on failure.  @file_name is where it was opened (the
+ * place to look for a .gnu_debuglink file).  Sets mod->build_id from the note.
+ * Return: 0, -ENOMEM, or -EBADMSG when libelf or libdwfl refuse the file.
+ */
+int cp_module_open_elf(struct cp_symbolizer *symz, struct cp_module *mod, int fd,
+		       const char *file_name);
+
+/* Drop @mod's ELF (after a build-id mismatch): it then resolves nothing. */
+void cp_module_close_elf(struct cp_module *mod);
+
+/* Resolve @addr of an ELF module into symz->scratch.  Return: 0 or -ENOMEM. */
+int cp_module_resolve(struct cp_symbolizer *symz, struct cp_module *mod, uint64_t addr);
+
+/* A memfd holding a copy of cprof's own vdso.  Return: the fd or -errno. */
+int cp_vdso_copy(void);
+
+/* kallsyms.c */
+
+/* Resolve the kernel address @addr into symz->scratch, reading
+ * /proc/kallsyms on first use.  Return: 0 or -ENOMEM. */
+int cp_kallsyms_resolve(struct cp_symbolizer *symz, uint64_t addr);
+
+void cp_kallsyms_fini(struct kallsyms *ks);
+
+/* The running kernel's build-id, from /sys/kernel/notes, as interned hex.
+ * Return: 0 (*ret NULL when there is none) or -ENOMEM. */
+int cp_kernel_build_id(struct cp_symbolizer *symz, const char **ret);
+
+#endif
