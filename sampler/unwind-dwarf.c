@@ -472,6 +472,11 @@ size_t cp_unwind_dwarf(struct cp_unwind_cache *cache, struct cp_procs *procs, st
 
 		if (!rule)
 			return n;
+		/* A signal trampoline is entered by a return, not a call: the
+		 * address minus one found its CFI (glibc starts the FDE a byte
+		 * early for that), but the frame is the trampoline itself. */
+		if (rule->signal_frame && !exact_pc)
+			out[n - 1].pc++;
 		if (rule->kind == RULE_CFI)
 			step = step_cfi(rule, &regs, mem, &caller);
 		else
