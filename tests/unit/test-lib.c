@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/hash.h"
@@ -121,6 +122,59 @@ TEST(outfile_appears_only_when_committed)
 	CHECK_STREQ(read_file(path), "whole");
 	CHECK_EQ(unlink(path), 0);
 	CHECK_EQ(rmdir(dir), 0); /* fails if a temporary file was left */
+	return 0;
+}
+
+TEST(outfile_follows_links_and_writes_fifos_in_place)
+{
+	char dir[] = "/tmp/cp-test-outfile-XXXXXX";
+	char target[128], link[128], fifo[128];
+	struct cp_outfile out;
+	struct stat st;
+
+	CHECK(mkdtemp(dir));
+	snprintf(target, sizeof(target), "%s/real.prof", dir);
+	snprintf(link, sizeof(link), "%s/link.prof", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	CHECK_EQ(symlink("real.prof", link), 0);
+	CHECK_OK(cp_outfile_open(&out, link));
+	fputs("via link", out.stream);
+	CHECK_OK(cp_outfile_commit(&out));
+	CHECK_EQ(lstat(link, &st), 0);
+	CHECK(S_ISLNK(st.st_mode));
+	CHECK_STREQ(read_file(target), "via link");
+
+	/* A FIFO is written, not replaced: a reader on it gets the data. */
+	CHECK_EQ(mkfifo(fifo, 0600), 0);
+	FILE *reader = NULL;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct cp_outfile child;
+
+		if (cp_outfile_open(&child, fifo) < 0)
+			_exit(1);
+		fputs("through fifo", child.stream);
+		_exit(cp_outfile_commit(&child) < 0);
+	}
+	reader = fopen(fifo, "r");
+	CHECK(reader);
+	char buf[64] = "";
+
+	CHECK(fgets(buf, sizeof(buf), reader));
+	fclose(reader);
+	CHECK_STREQ(buf, "through fifo");
+	int status;
+
+	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK_EQ(lstat(fifo, &st), 0);
+	CHECK(S_ISFIFO(st.st_mode));
+
+	unlink(fifo);
+	unlink(link);
+	unlink(target);
+	CHECK_EQ(rmdir(dir), 0);
 	return 0;
 }
 
