@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -76,6 +77,7 @@ struct run_state {
 	bool all_exited;    /* no child of cprof is left */
 	int stop_signal;    /* set when a signal ends collection early */
 	int sigints;
+	struct timespec exited_at; /* when all_exited became true */
 };
 
 static unsigned int max_sample_rate(void)
@@ -223,8 +225,10 @@ static void reap_children(struct run_state *st)
 			}
 			continue;
 		}
-		if (pid < 0 && errno == ECHILD)
+		if (pid < 0 && errno == ECHILD && !st->all_exited) {
 			st->all_exited = true;
+			clock_gettime(CLOCK_MONOTONIC, &st->exited_at);
+		}
 		return;
 	}
 }
@@ -359,6 +363,22 @@ static int write_profile(const struct cp_sampler *sampler, struct cp_symbolizer 
 	return r;
 }
 
+/* What profiling cost cprof itself; tests/bench reads this line. */
+static void debug_own_costs(const struct run_state *st)
+{
+	struct rusage self;
+	double after_exit_ms = -1;
+
+	getrusage(RUSAGE_SELF, &self);
+	if (st->all_exited)
+		after_exit_ms = elapsed_seconds(&st->exited_at) * 1e3;
+	cp_debug("own cost: cpu %.3f s user %.3f s sys, peak rss %ld KiB, "
+		 "profile written %.1f ms after the command exited",
+		 (double)self.ru_utime.tv_sec + (double)self.ru_utime.tv_usec / 1e6,
+		 (double)self.ru_stime.tv_sec + (double)self.ru_stime.tv_usec / 1e6,
+		 self.ru_maxrss, after_exit_ms);
+}
+
 int cp_cmd_record(int argc, char **argv)
 {
 	struct record_opts opts;
@@ -450,6 +470,8 @@ int cp_cmd_record(int argc, char **argv)
 
 	if (write_profile(sampler, symz, &params, &out) < 0)
 		goto out;
+	if (cp_log_debug_enabled())
+		debug_own_costs(&st);
 	if (!opts.quiet) {
 		struct cp_run_summary run = { opts.argv[0], opts.output, seconds };
 

@@ -162,14 +162,6 @@ static int decode_sample(const struct cp_sampler *s, const struct perf_event_hea
 static int record_time(const struct cp_sampler *s, const struct perf_event_header *hdr,
 		       uint64_t *ret)
 {
-	if (hdr->type == PERF_RECORD_SAMPLE) {
-		struct cp_sample_data sample;
-
-		if (decode_sample(s, hdr, &sample) < 0)
-			return -EBADMSG;
-		*ret = sample.time;
-		return 0;
-	}
 	/* Trailer fields, in order: TID, TIME, ... CPU; TIME follows TID. */
 	size_t trailer = 8 * (!!(s->sample_type & PERF_SAMPLE_TID) +
 			      !!(s->sample_type & PERF_SAMPLE_TIME) +
@@ -325,9 +317,33 @@ static int handle_ordered(const struct perf_event_header *hdr, void *arg)
 	}
 }
 
+/*
+ * The kernel reserves the whole requested stack copy in every sample but
+ * fills only the part above the stack pointer (dyn_size).  Queue a copy
+ * trimmed to that part: most stacks use a few KiB of a 32 KiB copy.
+ */
+static const struct perf_event_header *trim_stack_copy(struct cp_sampler *s,
+						       const struct perf_event_header *hdr,
+						       const struct cp_sample_data *sample)
+{
+	const unsigned char *rec = (const unsigned char *)hdr;
+	size_t prefix = (size_t)(sample->stack - rec); /* through the u64 size field */
+	uint64_t kept = (sample->stack_size + 7) & ~7ULL;
+	size_t trimmed = prefix + kept + 8;
+
+	if (trimmed >= hdr->size)
+		return hdr;
+	memcpy(s->trim_buf, rec, prefix + kept);
+	memcpy(s->trim_buf + prefix - 8, &kept, 8);
+	memcpy(s->trim_buf + prefix + kept, &sample->stack_size, 8);
+	((struct perf_event_header *)s->trim_buf)->size = (uint16_t)trimmed;
+	return (const struct perf_event_header *)s->trim_buf;
+}
+
 /* Records that need no ordering are counted at once; the rest are queued. */
 static int take_record(struct cp_sampler *s, const struct perf_event_header *hdr)
 {
+	struct cp_sample_data sample;
 	uint64_t time;
 
 	switch (hdr->type) {
@@ -347,6 +363,13 @@ static int take_record(struct cp_sampler *s, const struct perf_event_header *hdr
 		s->stats.throttled++;
 		return 0;
 	case PERF_RECORD_SAMPLE:
+		if (decode_sample(s, hdr, &sample) < 0) {
+			s->stats.malformed++;
+			return 0;
+		}
+		if (sample.stack)
+			hdr = trim_stack_copy(s, hdr, &sample);
+		return cp_order_push(&s->order, sample.time, hdr);
 	case PERF_RECORD_MMAP2:
 	case PERF_RECORD_COMM:
 	case PERF_RECORD_FORK:
@@ -360,7 +383,7 @@ static int take_record(struct cp_sampler *s, const struct perf_event_header *hdr
 	}
 }
 
-static int drain(struct cp_sampler *s)
+int cp_sampler_drain(struct cp_sampler *s)
 {
 	for (size_t i = 0; i < s->nevents; i++) {
 		struct cp_ring *ring = &s->events[i].ring;
@@ -409,7 +432,7 @@ int cp_sampler_read(struct cp_sampler *s)
 	int r;
 
 	forget_hung_up(s);
-	r = drain(s);
+	r = cp_sampler_drain(s);
 	if (r < 0)
 		return r;
 	return cp_order_flush(&s->order, started - ORDER_SLACK_NS, handle_ordered, s);
@@ -421,7 +444,9 @@ int cp_sampler_finish(struct cp_sampler *s)
 
 	for (size_t i = 0; i < s->nevents; i++)
 		ioctl(s->events[i].fd, PERF_EVENT_IOC_DISABLE, 0);
-	r = drain(s);
+	for (size_t i = 0; i < s->ntask_fds; i++)
+		ioctl(s->task_fds[i], PERF_EVENT_IOC_DISABLE, 0);
+	r = cp_sampler_drain(s);
 	if (r < 0)
 		return r;
 	return cp_order_flush(&s->order, UINT64_MAX, handle_ordered, s);
@@ -440,8 +465,10 @@ int cp_sampler_new(const struct cp_sampler_opts *opts, struct cp_symbolizer *sym
 	if (!s)
 		return -ENOMEM;
 	s->frame_buf = calloc(CP_MAX_FRAMES, sizeof(*s->frame_buf));
-	if (!s->frame_buf || cp_unwind_cache_new(&s->unwind_cache) < 0) {
+	s->trim_buf = malloc(65536); /* a record's size is 16 bits */
+	if (!s->frame_buf || !s->trim_buf || cp_unwind_cache_new(&s->unwind_cache) < 0) {
 		free(s->frame_buf);
+		free(s->trim_buf);
 		free(s);
 		return -ENOMEM;
 	}
@@ -452,6 +479,7 @@ int cp_sampler_new(const struct cp_sampler_opts *opts, struct cp_symbolizer *sym
 	cp_procs_init(&s->procs, symz);
 	cp_order_init(&s->order);
 	cp_stacks_init(&s->stacks);
+	cp_stacks_init(&s->created);
 	*ret = s;
 	return 0;
 }
@@ -463,9 +491,15 @@ void cp_sampler_free(struct cp_sampler *s)
 	cp_events_close(s);
 	cp_order_fini(&s->order);
 	cp_stacks_fini(&s->stacks);
+	cp_stacks_fini(&s->created);
+	cp_tidset_fini(&s->inherited);
+	for (size_t i = 0; i < s->nsnaps; i++)
+		free(s->snaps[i].frames);
+	free(s->snaps);
 	cp_procs_fini(&s->procs);
 	cp_unwind_cache_free(s->unwind_cache);
 	free(s->frame_buf);
+	free(s->trim_buf);
 	free(s);
 }
 
