@@ -109,17 +109,6 @@ void cp_stacks_fini(struct cp_stacks *stacks);
 int cp_stacks_add(struct cp_stacks *stacks, pid_t pid, pid_t tid, const char *thread_name,
 		  const struct cp_frame *frames, uint32_t nframes, uint64_t period);
 
-/* --- a set of tids (attach.c) ------------------------------------------------- */
-
-struct cp_tidset {
-	pid_t *tids;
-	size_t len, cap;
-};
-
-bool cp_tidset_has(const struct cp_tidset *set, pid_t tid);
-int cp_tidset_add(struct cp_tidset *set, pid_t tid);
-void cp_tidset_fini(struct cp_tidset *set);
-
 /* --- the sampler (sampler.c, events.c) ---------------------------------------- */
 
 struct cp_event {
@@ -155,19 +144,5 @@ struct cp_sampler {
 /* events.c: open the per-CPU events for @pid and map their rings. */
 int cp_events_open(struct cp_sampler *s, pid_t pid);
 void cp_events_close(struct cp_sampler *s);
-/* events.c: one more event per CPU for thread @tid, writing into the rings
- * cp_events_open() made.  Return: 0 or -errno (-ESRCH: @tid is gone). */
-int cp_events_add_task(struct cp_sampler *s, pid_t tid);
-
-/* sampler.c: move every ring's records into the ordering queue. */
-int cp_sampler_drain(struct cp_sampler *s);
-
-/* proc.c: mappings from /proc/PID/maps and thread names from
- * /proc/PID/task/TID/comm, for a process that was running before the events
- * were opened.  Return: 0 or -ENOMEM. */
-int cp_procs_seed(struct cp_procs *procs, pid_t pid);
-/* proc.c: let the next lookup miss re-read /proc/PID/maps (the process is
- * stopped, so /proc is exact, while the event stream may lag behind). */
-void cp_procs_allow_refill(struct cp_proc *proc);
 
 #endif

@@ -383,7 +383,7 @@ static int take_record(struct cp_sampler *s, const struct perf_event_header *hdr
 	}
 }
 
-int cp_sampler_drain(struct cp_sampler *s)
+static int drain(struct cp_sampler *s)
 {
 	for (size_t i = 0; i < s->nevents; i++) {
 		struct cp_ring *ring = &s->events[i].ring;
@@ -432,7 +432,7 @@ int cp_sampler_read(struct cp_sampler *s)
 	int r;
 
 	forget_hung_up(s);
-	r = cp_sampler_drain(s);
+	r = drain(s);
 	if (r < 0)
 		return r;
 	return cp_order_flush(&s->order, started - ORDER_SLACK_NS, handle_ordered, s);
@@ -444,9 +444,7 @@ int cp_sampler_finish(struct cp_sampler *s)
 
 	for (size_t i = 0; i < s->nevents; i++)
 		ioctl(s->events[i].fd, PERF_EVENT_IOC_DISABLE, 0);
-	for (size_t i = 0; i < s->ntask_fds; i++)
-		ioctl(s->task_fds[i], PERF_EVENT_IOC_DISABLE, 0);
-	r = cp_sampler_drain(s);
+	r = drain(s);
 	if (r < 0)
 		return r;
 	return cp_order_flush(&s->order, UINT64_MAX, handle_ordered, s);
@@ -479,7 +477,6 @@ int cp_sampler_new(const struct cp_sampler_opts *opts, struct cp_symbolizer *sym
 	cp_procs_init(&s->procs, symz);
 	cp_order_init(&s->order);
 	cp_stacks_init(&s->stacks);
-	cp_stacks_init(&s->created);
 	*ret = s;
 	return 0;
 }
@@ -491,11 +488,6 @@ void cp_sampler_free(struct cp_sampler *s)
 	cp_events_close(s);
 	cp_order_fini(&s->order);
 	cp_stacks_fini(&s->stacks);
-	cp_stacks_fini(&s->created);
-	cp_tidset_fini(&s->inherited);
-	for (size_t i = 0; i < s->nsnaps; i++)
-		free(s->snaps[i].frames);
-	free(s->snaps);
 	cp_procs_fini(&s->procs);
 	cp_unwind_cache_free(s->unwind_cache);
 	free(s->frame_buf);
