@@ -297,10 +297,17 @@ static void perf_open_error(int err, const char *what)
 	switch (err) {
 	case EACCES:
 	case EPERM:
-		if (paranoid != INT_MIN)
-			cp_error("%s: %s: kernel.perf_event_paranoid is %d, which forbids "
-				 "profiling here; lower it (sysctl kernel.perf_event_paranoid=2) "
-				 "or run with CAP_PERFMON", what, strerror(err), paranoid);
+		if (paranoid > 2)
+			cp_error("%s: %s: kernel.perf_event_paranoid is %d, which forbids perf "
+				 "events to unprivileged users; allow profiling your own processes "
+				 "with 'sysctl kernel.perf_event_paranoid=2', or run cprof with "
+				 "CAP_PERFMON", what, strerror(err), paranoid);
+		else if (paranoid != INT_MIN)
+			cp_error("%s: %s: kernel.perf_event_paranoid is %d, which allows profiling "
+				 "your own processes, so something else refused: a seccomp filter "
+				 "(container runtimes block perf_event_open by default) or a security "
+				 "module; run cprof outside that sandbox or with CAP_PERFMON", what,
+				 strerror(err), paranoid);
 		else
 			cp_error("%s: %s: perf events are not permitted here "
 				 "(no /proc/sys/kernel/perf_event_paranoid: a container?)", what,
