@@ -4,7 +4,7 @@
 # of work (w-spin --iterations N, calibrated to about 1 s) unprofiled, under
 # cprof record -F 100 and -F 1000 (its default stacks) and -g fp -F 1000, and
 # under perf record -g -F 100 and -F 1000 (frame pointers) and
-# --call-graph dwarf -F 1000, REPS times each in turn, and print the median wall time and the
+# --call-graph dwarf -F 100 and -F 1000, REPS times each in turn, and print the median wall time and the
 # median CPU time (user + system, the profiler's own included) of each, and
 # their ratios to the unprofiled run.  On a busy machine the CPU times are the
 # steadier measure.
@@ -79,7 +79,7 @@ fi
 
 configs="plain cprof-100 cprof-1000"
 "$cprof" record --help 2>/dev/null | grep -q -- --call-graph && configs="$configs cprof-fp-1000"
-[ -n "$perf" ] && configs="$configs perf-100 perf-1000 perf-dwarf-1000"
+[ -n "$perf" ] && configs="$configs perf-100 perf-1000 perf-dwarf-100 perf-dwarf-1000"
 
 run_config() {
 	case $1 in
