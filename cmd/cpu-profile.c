@@ -3,7 +3,8 @@
  * Sampled stacks to a pprof CPU profile: Go's shape (samples/count and
  * cpu/nanoseconds, period cpu/nanoseconds), one Mapping per distinct
  * executable mapping with the main binary first, one Location per address
- * with its inline chain, and the thread name as a label.
+ * with its inline chain, the thread name as a label and, when asked, the
+ * pid and tid as numeric labels.
  */
 #include "config.h"
 
@@ -29,6 +30,7 @@ struct builder {
 	struct cp_htab mappings; /* items: struct mapping_entry */
 	uint64_t *location_ids;  /* scratch, CP_MAX-sized by the longest stack */
 	size_t location_ids_cap;
+	bool label_pid, label_tid;
 };
 
 static bool mapping_eq(const void *item, const void *key)
@@ -76,7 +78,8 @@ static int64_t location_id(struct builder *b, const struct cp_frame *frame)
 	const struct cp_map *map = frame->map;
 	struct cp_line_desc lines[16];
 	size_t nlines = 0;
-	int64_t mid = 0;
+	uint64_t entry = 0;
+	int64_t mid = 0, id;
 
 	if (map && map->is_marker) {
 		/* "[truncated]"/"[unknown]": a function of its own, in no mapping. */
@@ -110,8 +113,14 @@ static int64_t location_id(struct builder *b, const struct cp_frame *frame)
 				.start_line = f->start_line,
 			};
 		}
+		if (sym->nframes)
+			entry = sym->function_start + map->bias;
 	}
-	return cp_profile_add_location(b->prof, (uint64_t)mid, frame->pc, lines, nlines);
+	id = cp_profile_add_location(b->prof, (uint64_t)mid, frame->pc, lines, nlines);
+	/* For the "fn+0x1f" of the debug=1 text. */
+	if (id > 0 && entry)
+		cp_profile_set_function_entry(b->prof, (uint64_t)id, entry);
+	return id;
 }
 
 static int add_stack(const struct cp_stack *stack, void *arg)
@@ -135,11 +144,64 @@ static int add_stack(const struct cp_stack *stack, void *arg)
 	}
 
 	int64_t values[2] = { (int64_t)stack->count, (int64_t)stack->period_sum };
-	struct cp_label_desc label = { .key = "thread", .str = stack->thread_name };
-	size_t nlabels = stack->thread_name && *stack->thread_name ? 1 : 0;
+	struct cp_label_desc labels[3];
+	size_t nlabels = 0;
 
-	return cp_profile_add_sample(b->prof, b->location_ids, stack->nframes, values, &label,
+	if (stack->thread_name && *stack->thread_name)
+		labels[nlabels++] = (struct cp_label_desc){ .key = "thread",
+							    .str = stack->thread_name };
+	/* Like Go's numeric labels, without a unit: pprof then shows the key
+	 * as the unit ("1234pid"), and no pid or tid is 0, which a unit-less
+	 * numeric label could not carry. */
+	if (b->label_pid)
+		labels[nlabels++] = (struct cp_label_desc){ .key = "pid", .num = stack->pid };
+	if (b->label_tid)
+		labels[nlabels++] = (struct cp_label_desc){ .key = "tid", .num = stack->tid };
+	return cp_profile_add_sample(b->prof, b->location_ids, stack->nframes, values, labels,
 				     nlabels);
+}
+
+static int build(const struct cp_profile_desc *desc, const struct cp_map *main_map,
+		 struct cp_symbolizer *symz, cp_stacks_visit_fn visit, const void *src,
+		 bool label_pid, bool label_tid, struct cp_profile **ret)
+{
+	struct builder b = { .symz = symz,
+			     .mappings = CP_HTAB_INIT,
+			     .label_pid = label_pid,
+			     .label_tid = label_tid };
+	int r;
+
+	r = cp_profile_new(desc, &b.prof);
+	if (r < 0)
+		return r;
+	/* pprof takes mapping[0] as the main binary. */
+	if (main_map && mapping_id(&b, main_map) < 0)
+		r = -ENOMEM;
+	if (r == 0)
+		r = visit(src, add_stack, &b);
+
+	for (size_t i = 0; i < b.mappings.cap; i++)
+		free(b.mappings.slots[i].item);
+	cp_htab_fini(&b.mappings);
+	free(b.location_ids);
+	if (r < 0) {
+		cp_profile_free(b.prof);
+		return r;
+	}
+	*ret = b.prof;
+	return 0;
+}
+
+int cp_stacks_profile_build(const struct cp_profile_desc *desc, const struct cp_map *main_map,
+			    struct cp_symbolizer *symz, cp_stacks_visit_fn visit, const void *src,
+			    struct cp_profile **ret)
+{
+	return build(desc, main_map, symz, visit, src, false, false, ret);
+}
+
+static int visit_sampled(const void *src, cp_stack_fn fn, void *arg)
+{
+	return cp_sampler_for_each_stack(src, fn, arg);
 }
 
 int cp_cpu_profile_build(const struct cp_sampler *sampler, struct cp_symbolizer *symz,
@@ -157,27 +219,7 @@ int cp_cpu_profile_build(const struct cp_sampler *sampler, struct cp_symbolizer 
 		.time_nanos = params->time_nanos,
 		.duration_nanos = params->duration_nanos,
 	};
-	struct builder b = { .symz = symz, .mappings = CP_HTAB_INIT };
-	const struct cp_map *main_map = cp_sampler_main_map(sampler);
-	int r;
 
-	r = cp_profile_new(&desc, &b.prof);
-	if (r < 0)
-		return r;
-	/* pprof takes mapping[0] as the main binary. */
-	if (main_map && mapping_id(&b, main_map) < 0)
-		r = -ENOMEM;
-	if (r == 0)
-		r = cp_sampler_for_each_stack(sampler, add_stack, &b);
-
-	for (size_t i = 0; i < b.mappings.cap; i++)
-		free(b.mappings.slots[i].item);
-	cp_htab_fini(&b.mappings);
-	free(b.location_ids);
-	if (r < 0) {
-		cp_profile_free(b.prof);
-		return r;
-	}
-	*ret = b.prof;
-	return 0;
+	return build(&desc, cp_sampler_main_map(sampler), symz, visit_sampled, sampler,
+		     params->label_pid, params->label_tid, ret);
 }

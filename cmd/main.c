@@ -16,6 +16,9 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  record   run a command and write a CPU profile of it\n"
+	"  attach   write a CPU profile of running processes\n"
+	"  dump     print the stack of every thread of a running process\n"
+	"  report   print the top functions, folded stacks or debug=1 text of a profile\n"
 	"  help     show this help\n"
 	"\n"
 	"options:\n"
@@ -23,7 +26,7 @@ static const char usage[] =
 	"  -V, --version  show the version\n"
 	"\n"
 	"Run 'cprof record --help' for the options of record.\n"
-	"Profiles open in 'go tool pprof'.\n";
+	"Profiles open in 'go tool pprof', or without Go in 'cprof report'.\n";
 
 void cp_error(const char *fmt, ...)
 {
@@ -54,6 +57,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "record") == 0)
 		return cp_cmd_record(argc - 1, argv + 1);
+	if (strcmp(cmd, "report") == 0)
+		return cp_cmd_report(argc - 1, argv + 1);
+	if (strcmp(cmd, "attach") == 0)
+		return cp_cmd_attach(argc - 1, argv + 1);
+	if (strcmp(cmd, "dump") == 0)
+		return cp_cmd_dump(argc - 1, argv + 1);
 
 	cp_error("unknown command '%s'", cmd);
 	fputs(usage, stderr);

@@ -53,6 +53,18 @@ static const char record_usage[] =
 	"                     pointers, cheaper but broken by code built without them\n"
 	"      --stack-size=BYTES\n"
 	"                     user stack copied per sample with dwarf (default: 32768)\n"
+	"      --labels=LIST  also label samples with the numeric pid and/or tid of\n"
+	"                     their thread: LIST is pid, tid or pid,tid\n"
+	"      --debug=N      0 (default): write a gzip'd pprof protobuf; 1: write\n"
+	"                     Go's legacy debug=1 text, which pprof reads too\n"
+	"      --debug-dir=DIR\n"
+	"                     also look for separate debug info in DIR (build-id\n"
+	"                     layout or .gnu_debuglink); repeatable\n"
+	"      --debuginfod   fetch missing debug info from debuginfod servers\n"
+	"                     (DEBUGINFOD_URLS, else /etc/debuginfod/*.urls)\n"
+	"      --threadcreate=FILE\n"
+	"                     also write a threadcreate profile to FILE: the stacks\n"
+	"                     that created threads and processes (traced with ptrace)\n"
 	"  -q, --quiet        print no report at the end\n"
 	"  -v, --verbose      print debug messages\n"
 	"  -h, --help         show this help\n"
@@ -61,16 +73,28 @@ static const char record_usage[] =
 	"126 if it could not be executed, 127 if it was not found;\n"
 	"125 if cprof itself failed.\n";
 
+#define CP_MAX_DEBUG_DIRS 16
+
+/* Long options without a short form. */
+enum { OPT_DEBUG_DIR = 256, OPT_DEBUGINFOD, OPT_THREADCREATE };
+
 struct record_opts {
 	const char *output;
 	unsigned int freq_hz;
 	enum cp_callchain_mode callchain;
 	unsigned int stack_size;
 	bool quiet;
+	bool text;                 /* --debug=1 */
+	bool label_pid, label_tid; /* --labels */
+	const char *debug_dirs[CP_MAX_DEBUG_DIRS + 1]; /* --debug-dir, NULL-terminated */
+	size_t ndebug_dirs;
+	bool debuginfod;
 	char **argv; /* the command */
+	const char *threadcreate; /* --threadcreate=FILE */
 };
 
 struct run_state {
+	struct cp_sampler *tracer; /* --threadcreate: ptrace stops go to it */
 	pid_t child;
 	int child_status;   /* valid when child_reaped */
 	bool child_reaped;
@@ -93,7 +117,7 @@ static unsigned int max_sample_rate(void)
 	return rate;
 }
 
-static int parse_freq(const char *arg, unsigned int *ret)
+int cp_parse_freq(const char *arg, unsigned int *ret)
 {
 	char *end;
 	unsigned long value;
@@ -114,7 +138,7 @@ static int parse_freq(const char *arg, unsigned int *ret)
 	return 0;
 }
 
-static int parse_stack_size(const char *arg, unsigned int *ret)
+int cp_parse_stack_size(const char *arg, unsigned int *ret)
 {
 	char *end;
 	unsigned long value;
@@ -131,6 +155,27 @@ static int parse_stack_size(const char *arg, unsigned int *ret)
 	return 0;
 }
 
+/* --labels: a comma-separated list of pid and tid.  Return: 0 or -EINVAL. */
+static int parse_labels(const char *arg, struct record_opts *opts)
+{
+	const char *p = arg;
+
+	do {
+		size_t len = strcspn(p, ",");
+
+		if (len == 3 && strncmp(p, "pid", 3) == 0) {
+			opts->label_pid = true;
+		} else if (len == 3 && strncmp(p, "tid", 3) == 0) {
+			opts->label_tid = true;
+		} else {
+			cp_error("invalid labels '%s': expected pid, tid or pid,tid", arg);
+			return -EINVAL;
+		}
+		p += len;
+	} while (*p++ == ',');
+	return 0;
+}
+
 /* Return: 0 to run, 1 after --help, -EINVAL on a usage error (already reported). */
 static int parse_options(int argc, char **argv, struct record_opts *opts)
 {
@@ -140,6 +185,11 @@ static int parse_options(int argc, char **argv, struct record_opts *opts)
 		{ "call-graph", required_argument, NULL, 'g' },
 		{ "stack-size", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "debug", required_argument, NULL, 'D' },
+		{ "labels", required_argument, NULL, 'L' },
+		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
+		{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
+		{ "threadcreate", required_argument, NULL, OPT_THREADCREATE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -158,7 +208,7 @@ static int parse_options(int argc, char **argv, struct record_opts *opts)
 			opts->output = optarg;
 			break;
 		case 'F':
-			if (parse_freq(optarg, &opts->freq_hz) < 0)
+			if (cp_parse_freq(optarg, &opts->freq_hz) < 0)
 				return -EINVAL;
 			break;
 		case 'g':
@@ -172,11 +222,35 @@ static int parse_options(int argc, char **argv, struct record_opts *opts)
 			}
 			break;
 		case 'S':
-			if (parse_stack_size(optarg, &opts->stack_size) < 0)
+			if (cp_parse_stack_size(optarg, &opts->stack_size) < 0)
 				return -EINVAL;
 			break;
 		case 'q':
 			opts->quiet = true;
+			break;
+		case 'D':
+			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
+				cp_error("invalid debug level '%s': expected 0 or 1", optarg);
+				return -EINVAL;
+			}
+			opts->text = optarg[0] == '1';
+			break;
+		case 'L':
+			if (parse_labels(optarg, opts) < 0)
+				return -EINVAL;
+			break;
+		case OPT_THREADCREATE:
+			opts->threadcreate = optarg;
+			break;
+		case OPT_DEBUG_DIR:
+			if (opts->ndebug_dirs == CP_MAX_DEBUG_DIRS) {
+				cp_error("too many --debug-dir options: at most %d", CP_MAX_DEBUG_DIRS);
+				return -EINVAL;
+			}
+			opts->debug_dirs[opts->ndebug_dirs++] = optarg;
+			break;
+		case OPT_DEBUGINFOD:
+			opts->debuginfod = true;
 			break;
 		case 'v':
 			cp_log_set_debug(true);
@@ -216,9 +290,12 @@ static void reap_children(struct run_state *st)
 {
 	for (;;) {
 		int status;
-		pid_t pid = waitpid(-1, &status, WNOHANG);
+		pid_t pid = waitpid(-1, &status, WNOHANG | (st->tracer ? __WALL : 0));
 
 		if (pid > 0) {
+			/* Traced (--threadcreate): a ptrace-stop, handled and restarted. */
+			if (st->tracer && cp_sampler_trace_handle(st->tracer, pid, status) != 0)
+				continue;
 			if (pid == st->child) {
 				st->child_status = status;
 				st->child_reaped = true;
@@ -284,7 +361,7 @@ static int collect(struct cp_sampler *sampler, int sig_fd, struct run_state *st)
 	return 0;
 }
 
-static void perf_open_error(int err, const char *what)
+void cp_perf_open_error(int err, const char *what)
 {
 	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
 	int paranoid = INT_MIN;
@@ -342,34 +419,6 @@ static int exit_status_of(int status)
 	return CP_EXIT_FAILURE;
 }
 
-static int write_profile(const struct cp_sampler *sampler, struct cp_symbolizer *symz,
-			 const struct cp_cpu_profile_params *params, struct cp_outfile *out)
-{
-	struct cp_profile *prof = NULL;
-	int r = cp_cpu_profile_build(sampler, symz, params, &prof);
-
-	if (r < 0) {
-		cp_error("cannot build the profile: %s", strerror(-r));
-		cp_outfile_abort(out);
-		return r;
-	}
-	r = cp_profile_write_pprof(prof, out->stream);
-	cp_profile_free(prof);
-	if (r < 0) {
-		cp_error("cannot write '%s': %s", out->path, strerror(-r));
-		cp_outfile_abort(out);
-		return r;
-	}
-	/* commit releases @out, path included: report with our own copy. */
-	char *path = strdup(out->path);
-
-	r = cp_outfile_commit(out);
-	if (r < 0)
-		cp_error("cannot write '%s': %s", path ? path : "the profile", strerror(-r));
-	free(path);
-	return r;
-}
-
 /* What profiling cost cprof itself; tests/bench reads this line. */
 static void debug_own_costs(const struct run_state *st)
 {
@@ -389,10 +438,11 @@ static void debug_own_costs(const struct run_state *st)
 int cp_cmd_record(int argc, char **argv)
 {
 	struct record_opts opts;
-	struct cp_outfile out = { 0 };
+	struct cp_outfile out = { 0 }, tc_out = { 0 };
 	struct cp_symbolizer *symz = NULL;
 	struct cp_sampler *sampler = NULL;
 	struct cp_target *target = NULL;
+	struct cp_profile *prof = NULL;
 	struct run_state st = { 0 };
 	sigset_t handled, original;
 	int sig_fd = -1, status = CP_EXIT_FAILURE, r;
@@ -410,6 +460,11 @@ int cp_cmd_record(int argc, char **argv)
 		cp_error("cannot write '%s': %s", opts.output, strerror(-r));
 		return CP_EXIT_FAILURE;
 	}
+	if (opts.threadcreate && (r = cp_outfile_open(&tc_out, opts.threadcreate)) < 0) {
+		cp_error("cannot write '%s': %s", opts.threadcreate, strerror(-r));
+		cp_outfile_abort(&out);
+		return CP_EXIT_FAILURE;
+	}
 
 	sigemptyset(&handled);
 	sigaddset(&handled, SIGCHLD);
@@ -425,7 +480,13 @@ int cp_cmd_record(int argc, char **argv)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		cp_debug("cannot become a child subreaper: %s", strerror(errno));
 
-	struct cp_symbolizer_opts symz_opts = { 0 };
+	/* DEBUGINFOD_URLS in the environment is a request for debuginfod too. */
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	struct cp_symbolizer_opts symz_opts = {
+		.debug_dirs = opts.debug_dirs,
+		.debug_path = getenv("CPROF_DEBUG_DIRS"),
+		.debuginfod = opts.debuginfod || (urls && *urls),
+	};
 	struct cp_sampler_opts sampler_opts = { .freq_hz = opts.freq_hz,
 						.callchain = opts.callchain,
 						.stack_size = opts.stack_size };
@@ -447,8 +508,19 @@ int cp_cmd_record(int argc, char **argv)
 
 	r = cp_sampler_open_child(sampler, st.child);
 	if (r < 0) {
-		perf_open_error(-r, cp_sampler_error(sampler));
+		cp_perf_open_error(-r, cp_sampler_error(sampler));
 		goto out;
+	}
+	/* --threadcreate: trace the corked child; what it creates is traced too. */
+	if (opts.threadcreate) {
+		r = cp_sampler_trace_seize(sampler, st.child);
+		if (r < 0) {
+			cp_error("cannot trace thread creation: %s: %s; writing the CPU profile only",
+				 cp_sampler_error(sampler), strerror(-r));
+			cp_outfile_abort(&tc_out);
+		} else {
+			st.tracer = sampler;
+		}
 	}
 
 	clock_gettime(CLOCK_MONOTONIC, &started_mono);
@@ -473,16 +545,26 @@ int cp_cmd_record(int argc, char **argv)
 		.period_ns = 1000000000LL / opts.freq_hz,
 		.time_nanos = (int64_t)started_real.tv_sec * 1000000000LL + started_real.tv_nsec,
 		.duration_nanos = (int64_t)(seconds * 1e9),
+		.label_pid = opts.label_pid,
+		.label_tid = opts.label_tid,
 	};
 
-	if (write_profile(sampler, symz, &params, &out) < 0)
+	r = cp_cpu_profile_build(sampler, symz, &params, &prof);
+	if (r < 0) {
+		cp_error("cannot build the profile: %s", strerror(-r));
+		goto out;
+	}
+	if (cp_commit_profile(prof, &out, opts.text) < 0)
+		goto out;
+	if (st.tracer && cp_threadcreate_commit(sampler, symz, params.time_nanos, &tc_out,
+						opts.text) < 0)
 		goto out;
 	if (cp_log_debug_enabled())
 		debug_own_costs(&st);
 	if (!opts.quiet) {
 		struct cp_run_summary run = { opts.argv[0], opts.output, seconds };
 
-		cp_summary_print(&run, sampler, symz);
+		cp_summary_print_profile(&run, sampler, symz, prof);
 	}
 
 	/* Stopped early: the command may have ended meanwhile. */
@@ -494,6 +576,8 @@ int cp_cmd_record(int argc, char **argv)
 		status = 128 + st.stop_signal;
 out:
 	cp_outfile_abort(&out);
+	cp_outfile_abort(&tc_out);
+	cp_profile_free(prof);
 	cp_target_free(target);
 	cp_sampler_free(sampler);
 	cp_symbolizer_free(symz);

@@ -5,11 +5,15 @@
 #include <stdio.h>
 
 #include "cmd/cmd.h"
+#include "encode/profile.h"
 #include "sampler/sampler.h"
 #include "symbolize/symbolize.h"
 
-void cp_summary_print(const struct cp_run_summary *run, const struct cp_sampler *sampler,
-		      const struct cp_symbolizer *symz)
+/* Functions the report lists: enough to see where the time went. */
+#define SUMMARY_TOP 10
+
+void cp_summary_print_profile(const struct cp_run_summary *run, const struct cp_sampler *sampler,
+			      const struct cp_symbolizer *symz, const struct cp_profile *prof)
 {
 	struct cp_sampler_stats st;
 	struct cp_symbolizer_stats sy;
@@ -45,6 +49,21 @@ void cp_summary_print(const struct cp_run_summary *run, const struct cp_sampler 
 		fprintf(stderr, "cprof: %" PRIu64 " of %" PRIu64
 				" mapped files could not be read; their frames keep raw addresses\n",
 			sy.modules_unreadable, sy.modules);
+	if (prof && cp_profile_nsamples(prof)) {
+		struct cp_value_type type =
+			cp_profile_sample_type(prof, cp_profile_default_sample_index(prof));
+
+		fprintf(stderr, "cprof: top %d functions by %s, as 'go tool pprof -top' lists them:\n",
+			SUMMARY_TOP, type.type);
+		if (cp_report_top(prof, SUMMARY_TOP, false, stderr) < 0)
+			fprintf(stderr, "cprof: out of memory for the top functions\n");
+	}
 	fprintf(stderr, "cprof: wrote %s; view it with: go tool pprof -http=: %s\n", run->output,
 		run->output);
+}
+
+void cp_summary_print(const struct cp_run_summary *run, const struct cp_sampler *sampler,
+		      const struct cp_symbolizer *symz)
+{
+	cp_summary_print_profile(run, sampler, symz, NULL);
 }

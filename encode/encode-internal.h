@@ -104,4 +104,16 @@ int cp_profile_append_sample(struct cp_profile *prof, const uint64_t *location_i
 			     size_t nlocations, const int64_t *values,
 			     const struct cp_label_desc *labels, size_t nlabels);
 
+/*
+ * A frame as pprof's function-granularity reports know it.  @name is what
+ * they print: line @i's function, or for a location without one
+ * "[basename of its mapping's file]" or "<unknown>".  @key tells frames
+ * apart: the function name, or "\1" + the mapping's whole path ("\2" for
+ * none), which no function name starts with.  Both point into the profile
+ * or into @buf.
+ */
+#define CP_FRAME_NAME_BUF 8192
+void cp_profile_frame_name(const struct cp_profile *prof, const struct cp_profile_location *loc,
+			   size_t i, char buf[CP_FRAME_NAME_BUF], const char **key, const char **name);
+
 #endif

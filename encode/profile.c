@@ -302,6 +302,14 @@ int64_t cp_profile_add_location(struct cp_profile *prof, uint64_t mapping_id, ui
 	return add_location(prof, mapping_id, address, lines, nlines, true);
 }
 
+int cp_profile_set_function_entry(struct cp_profile *prof, uint64_t id, uint64_t entry)
+{
+	if (!id || id > prof->nlocations)
+		return -EINVAL;
+	prof->locations[id - 1].function_entry = entry;
+	return 0;
+}
+
 int64_t cp_profile_append_location(struct cp_profile *prof, uint64_t mapping_id, uint64_t address,
 				   const struct cp_line_desc *lines, size_t nlines)
 {

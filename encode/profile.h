@@ -95,6 +95,16 @@ int64_t cp_profile_add_location(struct cp_profile *prof, uint64_t mapping_id, ui
 				const struct cp_line_desc *lines, size_t nlines);
 
 /*
+ * cp_profile_set_function_entry() - record the runtime address of the
+ * first instruction of the out-of-line function that holds location @id,
+ * for the "fn+0x1f" offsets of the debug=1 text (every inline level of the
+ * location is offset from it, as in Go).  profile.proto has no field for
+ * it, so a profile read back from a file has none.
+ * Return: 0 or -EINVAL (no such location).
+ */
+int cp_profile_set_function_entry(struct cp_profile *prof, uint64_t id, uint64_t entry);
+
+/*
  * cp_profile_add_sample() - add @values (one per sample type) for the stack
  * @location_ids (leaf first, at least one) with @labels.  A sample with the
  * same stack and the same labels (in the same order) is merged by adding the
@@ -110,6 +120,77 @@ int cp_profile_add_sample(struct cp_profile *prof, const uint64_t *location_ids,
  * Return: 0 or -ENOMEM / -EIO (a write or zlib failure).
  */
 int cp_profile_write_pprof(const struct cp_profile *prof, FILE *out);
+
+/*
+ * cp_profile_write_text() - write the profile as Go's legacy debug=1 text,
+ * in a form pprof's legacy parsers read back into the same (values, stack)
+ * samples as the protobuf, labels aside:
+ *  - sample types [x/count, y/nanoseconds] (CPU, block, mutex): Go's
+ *    contention format with cycles/second=1000000000, which keeps both
+ *    columns (pprof names them contentions/count and delay/nanoseconds);
+ *  - any other profile whose first sample type counts (threadcreate,
+ *    threads, goroutine): Go's count format "NAME profile: total N" with
+ *    NAME = that type and the first column as counts.
+ * Records are sorted by value, largest first; each "@" list holds every
+ * frame's address + 1 (pprof subtracts 1 again) and is followed by the
+ * labels and one "#" line per frame and inline level.  Samples with no
+ * locations are left out (pprof rejects a record without an address).  A
+ * "--- Memory map: ---" section lists the mappings so pprof can symbolize.
+ * Return: 0 or -ENOMEM / -EIO (a write failed) / -EOPNOTSUPP (the first
+ * sample type's unit is not "count") / -EINVAL (a negative value, or a
+ * type name that is empty or holds white space).
+ */
+int cp_profile_write_text(const struct cp_profile *prof, FILE *out);
+
+/*
+ * cp_profile_write_folded() - write folded stacks, one line per distinct
+ * stack: frames root first separated by ';' (each inline level a frame,
+ * named as in cp_profile_top()), a space and the sum of the first sample
+ * type (the event count: samples for CPU), sorted by stack.  This is the
+ * input of flamegraph.pl, inferno and speedscope.  Samples whose value is 0
+ * or that have no locations are left out.
+ * Return: 0 or -ENOMEM / -EIO.
+ */
+int cp_profile_write_folded(const struct cp_profile *prof, FILE *out);
+
+/*
+ * The functions of a profile by flat and cumulative value, computed as
+ * `pprof -top` does at its default (functions) granularity: every line of a
+ * location is a frame, so inlined functions count; cum counts a function
+ * once per sample however often it recurs; functions whose cum is below
+ * 0.5% of the total flat value are dropped; rows are sorted by |flat|
+ * (largest first), then name, then |cum|.  A frame without a function is
+ * named "[basename of its mapping's file]", or "<unknown>".
+ */
+enum cp_top_inline {
+	CP_TOP_NOT_INLINED,
+	CP_TOP_INLINED,         /* every call into it was inlined: "(inline)" */
+	CP_TOP_PARTIAL_INLINED, /* some calls were: "(partial-inline)" */
+};
+
+struct cp_top_row {
+	const char *name;
+	int64_t flat, cum;
+	enum cp_top_inline inlined;
+};
+
+struct cp_top {
+	int64_t total;	    /* sum of |value| over all samples: 100% */
+	size_t nkept;	    /* functions left after the 0.5% cut */
+	size_t ndropped;    /* functions the cut removed */
+	struct cp_top_row *rows; /* the first min(max_rows, nkept) */
+	size_t nrows;
+};
+
+/*
+ * cp_profile_top() - the top table of @prof for sample type @sample_index.
+ * @max_rows: 0 for all.  Free the result with cp_top_free(); its names are
+ * its own.
+ * Return: 0 or -ENOMEM / -EINVAL (no such sample type).
+ */
+int cp_profile_top(const struct cp_profile *prof, size_t sample_index, size_t max_rows,
+		   struct cp_top **ret);
+void cp_top_free(struct cp_top *top);
 
 /*
  * cp_profile_read_pprof() - decode a profile.proto, gzip'd or not, from
@@ -131,6 +212,7 @@ struct cp_profile_location {
 	uint64_t id, mapping_id, address;
 	const struct cp_profile_line *lines;
 	size_t nlines;
+	uint64_t function_entry; /* see cp_profile_set_function_entry(); 0: unknown */
 };
 
 struct cp_profile_mapping {

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <sys/user.h>
+
 #include "sampler/arch.h"
 
 enum perf_reg {
@@ -41,4 +43,18 @@ void cp_arch_regs_from_perf(const uint64_t *perf_regs, struct cp_regs *out)
 
 		cp_regs_set(out, n, perf_regs[index]);
 	}
+}
+
+void cp_arch_regs_from_ptrace(const struct user_regs_struct *uregs, struct cp_regs *out)
+{
+	/* In DWARF order: rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8..r15, rip. */
+	const unsigned long long values[CP_DWARF_NREGS] = {
+		uregs->rax, uregs->rdx, uregs->rcx, uregs->rbx, uregs->rsi, uregs->rdi,
+		uregs->rbp, uregs->rsp, uregs->r8,  uregs->r9,  uregs->r10, uregs->r11,
+		uregs->r12, uregs->r13, uregs->r14, uregs->r15, uregs->rip,
+	};
+
+	out->valid = 0;
+	for (unsigned int n = 0; n < CP_DWARF_NREGS; n++)
+		cp_regs_set(out, n, values[n]);
 }

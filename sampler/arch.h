@@ -19,6 +19,11 @@
 #define CP_DWARF_RA    16
 #else
 #error "cprof's unwinder supports x86-64 only"
+/* Convert the registers PTRACE_GETREGS returned (struct user_regs_struct
+ * of <sys/user.h>) to DWARF numbering. */
+struct user_regs_struct;
+void cp_arch_regs_from_ptrace(const struct user_regs_struct *uregs, struct cp_regs *out);
+
 #endif
 
 struct cp_regs {
@@ -42,5 +47,10 @@ uint64_t cp_arch_perf_regs_mask(void);
 
 /* Convert the registers of a sample (in mask order) to DWARF numbering. */
 void cp_arch_regs_from_perf(const uint64_t *perf_regs, struct cp_regs *out);
+
+/* Convert the registers PTRACE_GETREGS returned (struct user_regs_struct
+ * of <sys/user.h>) to DWARF numbering. */
+struct user_regs_struct;
+void cp_arch_regs_from_ptrace(const struct user_regs_struct *uregs, struct cp_regs *out);
 
 #endif

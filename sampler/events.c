@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/util.h"
 #include "sampler/arch.h"
 #include "sampler/sampler-internal.h"
 
@@ -93,9 +95,11 @@ static void build_attr(const struct cp_sampler *s, struct perf_event_attr *attr,
 		.config = PERF_COUNT_SW_CPU_CLOCK,
 		.sample_period = 1000000000ULL / s->opts.freq_hz,
 		.sample_type = s->sample_type,
-		.disabled = 1,
+		/* A launched command starts counting when it execs; an attached
+		 * process at once. */
+		.disabled = !s->attaching,
 		.inherit = 1,
-		.enable_on_exec = 1,
+		.enable_on_exec = !s->attaching,
 		.mmap = 1,
 		.mmap2 = 1,
 		.comm = 1,
@@ -227,6 +231,7 @@ int cp_events_open(struct cp_sampler *s, pid_t pid)
 		}
 	}
 	s->stats.ring_pages = pages;
+	s->attr = attr;
 	cp_debug("%d CPU rings of %u pages, kernel samples %s", ncpus, pages,
 		 s->stats.kernel_excluded ? "excluded" : "included");
 	r = 0;
@@ -235,8 +240,51 @@ out:
 	return r;
 }
 
+int cp_events_add_task(struct cp_sampler *s, pid_t tid)
+{
+	size_t first = s->ntask_fds;
+	int r = 0;
+
+	for (size_t i = 0; i < s->nevents; i++) {
+		struct cp_event *ev = &s->events[i];
+		int fd;
+
+		if (cp_grow((void **)&s->task_fds, &s->task_fds_cap, s->ntask_fds + 1,
+			    sizeof(*s->task_fds)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		fd = perf_event_open(&s->attr, tid, ev->cpu);
+		if (fd < 0) {
+			r = fd;
+			snprintf(s->error, sizeof(s->error), "perf_event_open(cpu-clock, thread %d, cpu %d)",
+				 (int)tid, ev->cpu);
+			break;
+		}
+		s->task_fds[s->ntask_fds++] = fd;
+		/* Its records go to the ring of its CPU's first event. */
+		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ev->fd) < 0) {
+			r = -errno;
+			snprintf(s->error, sizeof(s->error), "PERF_EVENT_IOC_SET_OUTPUT (cpu %d)",
+				 ev->cpu);
+			break;
+		}
+	}
+	if (r < 0) {
+		/* All or nothing: a half-covered thread would skew the profile. */
+		while (s->ntask_fds > first)
+			close(s->task_fds[--s->ntask_fds]);
+	}
+	return r;
+}
+
 void cp_events_close(struct cp_sampler *s)
 {
+	for (size_t i = 0; i < s->ntask_fds; i++)
+		close(s->task_fds[i]);
+	free(s->task_fds);
+	s->task_fds = NULL;
+	s->ntask_fds = s->task_fds_cap = 0;
 	for (size_t i = 0; i < s->nevents; i++) {
 		struct cp_event *ev = &s->events[i];
 

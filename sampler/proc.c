@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -355,6 +356,68 @@ const struct cp_map *cp_procs_lookup(struct cp_procs *procs, struct cp_proc *pro
 	fill_from_procfs(procs, proc);
 	i = first_ending_after(proc, addr);
 	return i < proc->nmaps && proc->maps[i]->start <= addr ? proc->maps[i] : NULL;
+}
+
+void cp_procs_allow_refill(struct cp_proc *proc)
+{
+	proc->procfs_tried = false;
+}
+
+/* The first line of @path, without its newline, into @buf.  Return: 0 or -errno. */
+static int read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)size, f))
+		r = -EIO;
+	else
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+	return r;
+}
+
+int cp_procs_seed_names(struct cp_procs *procs, pid_t pid)
+{
+	char path[64], name[64];
+	DIR *dir;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (read_line(path, name, sizeof(name)) == 0 && cp_procs_set_name(procs, pid, pid, name) < 0)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	while (dir && (de = readdir(dir))) {
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+
+		if (*end || tid <= 0 || tid == pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%ld/comm", (int)pid, tid);
+		if (read_line(path, name, sizeof(name)) == 0 &&
+		    cp_procs_set_name(procs, pid, (pid_t)tid, name) < 0) {
+			closedir(dir);
+			return -ENOMEM;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	return 0;
+}
+
+int cp_procs_seed(struct cp_procs *procs, pid_t pid)
+{
+	struct cp_proc *proc = cp_procs_get(procs, pid);
+
+	if (!proc || cp_procs_seed_names(procs, pid) < 0)
+		return -ENOMEM;
+	/* Mappings made later come from MMAP2 records and replace these. */
+	proc->nmaps = 0;
+	fill_from_procfs(procs, proc);
+	return 0;
 }
 
 const struct cp_map *cp_procs_kernel_map(struct cp_procs *procs)

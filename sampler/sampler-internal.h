@@ -109,6 +109,22 @@ void cp_stacks_fini(struct cp_stacks *stacks);
 int cp_stacks_add(struct cp_stacks *stacks, pid_t pid, pid_t tid, const char *thread_name,
 		  const struct cp_frame *frames, uint32_t nframes, uint64_t period);
 
+/* --- a set of tids (attach.c) ------------------------------------------------- */
+
+struct cp_tidset {
+	pid_t *tids;
+	size_t len, cap;
+};
+
+bool cp_tidset_has(const struct cp_tidset *set, pid_t tid);
+int cp_tidset_add(struct cp_tidset *set, pid_t tid);
+void cp_tidset_fini(struct cp_tidset *set);
+/* The threads of @pid now, added to @set.
+ * Return: the number of tids added, or -errno (-ESRCH: no such process). */
+int cp_list_tasks(pid_t pid, struct cp_tidset *set);
+/* attach.c: the mapping of /proc/PID/exe in the model, or NULL. */
+const struct cp_map *cp_sampler_exe_map(struct cp_sampler *s, pid_t pid);
+
 /* --- the sampler (sampler.c, events.c) ---------------------------------------- */
 
 struct cp_event {
@@ -137,12 +153,51 @@ struct cp_sampler {
 	struct cp_unwind_cache *unwind_cache;
 	unsigned char *trim_buf; /* a sample with its stack copy trimmed */
 	char error[128];
+	/* Attaching (attach.c): the events are enabled at once, not at exec;
+	 * further threads' events share the per-CPU rings of events[]. */
+	bool attaching;
+	bool listing_tasks;          /* cp_sampler_open_pids() is listing threads */
+	struct perf_event_attr attr; /* as the rings' events were opened */
+	int *task_fds;               /* the other threads' events */
+	size_t ntask_fds, task_fds_cap;
+	struct cp_tidset inherited;  /* tids a FORK record reported while listing */
+	/* Stacks of ptrace-stopped threads (ptrace.c). */
+	struct cp_stacks created;    /* threadcreate: one count per clone/fork/vfork */
+	uint64_t created_count;
+	struct cp_thread_snapshot *snaps;
+	size_t nsnaps, snaps_cap;
+	unsigned char *ptrace_stack; /* the window process_vm_readv fills */
+	struct cp_tidset traced;     /* tasks traced for threadcreate */
+	/* The process model of ptrace unwinding: filled from /proc while the
+	 * thread is stopped, so it is exact, and apart from the sampled
+	 * model, which follows the event stream's (later) time. */
+	struct cp_procs tprocs;
+	bool tprocs_ready;
 };
 
 #define CP_MAX_FRAMES 512
 
+/* Frames that end a stack the unwinder could not finish (sampler.c). */
+extern const struct cp_map cp_marker_truncated, cp_marker_unknown;
+
 /* events.c: open the per-CPU events for @pid and map their rings. */
 int cp_events_open(struct cp_sampler *s, pid_t pid);
 void cp_events_close(struct cp_sampler *s);
+/* events.c: one more event per CPU for thread @tid, writing into the rings
+ * cp_events_open() made.  Return: 0 or -errno (-ESRCH: @tid is gone). */
+int cp_events_add_task(struct cp_sampler *s, pid_t tid);
+
+/* sampler.c: move every ring's records into the ordering queue. */
+int cp_sampler_drain(struct cp_sampler *s);
+
+/* proc.c: mappings from /proc/PID/maps and thread names from
+ * /proc/PID/task/TID/comm, for a process that was running before the events
+ * were opened.  Return: 0 or -ENOMEM. */
+int cp_procs_seed(struct cp_procs *procs, pid_t pid);
+/* proc.c: the thread names part of cp_procs_seed().  Return: 0 or -ENOMEM. */
+int cp_procs_seed_names(struct cp_procs *procs, pid_t pid);
+/* proc.c: let the next lookup miss re-read /proc/PID/maps (the process is
+ * stopped, so /proc is exact, while the event stream may lag behind). */
+void cp_procs_allow_refill(struct cp_proc *proc);
 
 #endif

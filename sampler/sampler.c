@@ -23,8 +23,8 @@
 #define SAMPLE_TYPE_DWARF (SAMPLE_TYPE | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER)
 
 /* Frames that end a stack the unwinder could not finish. */
-static const struct cp_map truncated_marker = { .path = "[truncated]", .is_marker = true };
-static const struct cp_map unknown_marker = { .path = "[unknown]", .is_marker = true };
+const struct cp_map cp_marker_truncated = { .path = "[truncated]", .is_marker = true };
+const struct cp_map cp_marker_unknown = { .path = "[unknown]", .is_marker = true };
 
 /*
  * A record may be written a little after the time it is stamped with.  Records
@@ -212,11 +212,11 @@ static size_t unwind_dwarf(struct cp_sampler *s, struct cp_proc *proc,
 		break;
 	case CP_UNWIND_TRUNCATED:
 		s->stats.truncated++;
-		out[n++] = (struct cp_frame){ 0, &truncated_marker };
+		out[n++] = (struct cp_frame){ 0, &cp_marker_truncated };
 		break;
 	case CP_UNWIND_UNKNOWN:
 		s->stats.unknown++;
-		out[n++] = (struct cp_frame){ 0, &unknown_marker };
+		out[n++] = (struct cp_frame){ 0, &cp_marker_unknown };
 		break;
 	}
 	return n;
@@ -383,7 +383,7 @@ static int take_record(struct cp_sampler *s, const struct perf_event_header *hdr
 	}
 }
 
-static int drain(struct cp_sampler *s)
+int cp_sampler_drain(struct cp_sampler *s)
 {
 	for (size_t i = 0; i < s->nevents; i++) {
 		struct cp_ring *ring = &s->events[i].ring;
@@ -432,7 +432,7 @@ int cp_sampler_read(struct cp_sampler *s)
 	int r;
 
 	forget_hung_up(s);
-	r = drain(s);
+	r = cp_sampler_drain(s);
 	if (r < 0)
 		return r;
 	return cp_order_flush(&s->order, started - ORDER_SLACK_NS, handle_ordered, s);
@@ -444,7 +444,9 @@ int cp_sampler_finish(struct cp_sampler *s)
 
 	for (size_t i = 0; i < s->nevents; i++)
 		ioctl(s->events[i].fd, PERF_EVENT_IOC_DISABLE, 0);
-	r = drain(s);
+	for (size_t i = 0; i < s->ntask_fds; i++)
+		ioctl(s->task_fds[i], PERF_EVENT_IOC_DISABLE, 0);
+	r = cp_sampler_drain(s);
 	if (r < 0)
 		return r;
 	return cp_order_flush(&s->order, UINT64_MAX, handle_ordered, s);
@@ -477,6 +479,7 @@ int cp_sampler_new(const struct cp_sampler_opts *opts, struct cp_symbolizer *sym
 	cp_procs_init(&s->procs, symz);
 	cp_order_init(&s->order);
 	cp_stacks_init(&s->stacks);
+	cp_stacks_init(&s->created);
 	*ret = s;
 	return 0;
 }
@@ -488,6 +491,15 @@ void cp_sampler_free(struct cp_sampler *s)
 	cp_events_close(s);
 	cp_order_fini(&s->order);
 	cp_stacks_fini(&s->stacks);
+	cp_stacks_fini(&s->created);
+	cp_tidset_fini(&s->inherited);
+	for (size_t i = 0; i < s->nsnaps; i++)
+		free(s->snaps[i].frames);
+	free(s->snaps);
+	free(s->ptrace_stack);
+	cp_tidset_fini(&s->traced);
+	if (s->tprocs_ready)
+		cp_procs_fini(&s->tprocs);
 	cp_procs_fini(&s->procs);
 	cp_unwind_cache_free(s->unwind_cache);
 	free(s->frame_buf);
@@ -542,4 +554,5 @@ void cp_sampler_get_stats(const struct cp_sampler *s, struct cp_sampler_stats *r
 	ret->stacks = s->stacks.table.len;
 	ret->threads = s->procs.nthreads;
 	ret->unwind_rules = cp_unwind_cache_size(s->unwind_cache);
+	ret->created = s->created_count;
 }

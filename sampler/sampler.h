@@ -84,6 +84,7 @@ struct cp_sampler_stats {
 	uint64_t truncated;       /* ... ran out of stack copy or frames */
 	uint64_t unknown;         /* ... met code it could not unwind */
 	uint64_t unwind_rules;    /* distinct (module, PC) unwind rules compiled */
+	uint64_t created;         /* clone, fork and vfork events counted */
 	bool kernel_excluded;     /* the kernel refused kernel samples */
 	unsigned int ring_pages;  /* data pages per CPU ring */
 };
@@ -107,6 +108,18 @@ void cp_sampler_free(struct cp_sampler *s);
  * -ENOMEM ...).  cp_sampler_error() then says which call failed.
  */
 int cp_sampler_open_child(struct cp_sampler *s, pid_t pid);
+
+/*
+ * cp_sampler_open_pids() - attach to the running processes @pids: for every
+ * thread of each (from /proc/PID/task, listed again until no new thread
+ * appears) and every online CPU one cpu-clock event, inherited by the
+ * threads and processes it creates later and enabled at once.  The events
+ * of one CPU share one ring.  The process model starts from /proc/PID/maps
+ * and the threads' comm; later changes come from the event stream.
+ * Return: 0, or the -errno of the failed step (-ESRCH: a process is gone;
+ * -EACCES/-EPERM from perf_event_open ...); cp_sampler_error() names it.
+ */
+int cp_sampler_open_pids(struct cp_sampler *s, const pid_t *pids, size_t npids);
 
 /* After a failure: a short description of the failed step, e.g.
  * "perf_event_open(cpu-clock, cpu 0)".  Borrowed, valid until the next call. */
@@ -138,6 +151,85 @@ int cp_sampler_for_each_stack(const struct cp_sampler *s, cp_stack_fn fn, void *
 const struct cp_map *cp_sampler_main_map(const struct cp_sampler *s);
 
 void cp_sampler_get_stats(const struct cp_sampler *s, struct cp_sampler_stats *ret);
+
+/*
+ * Stacks of stopped threads, through ptrace(2): the registers from
+ * PTRACE_GETREGS, the stack read with process_vm_readv(2) from the stack
+ * pointer up (at most 64 KiB, less where the mapping ends), unwound with
+ * the same DWARF unwinder as samples, against the process model.
+ */
+
+/* One thread of a snapshot (cp_sampler_snapshot). */
+struct cp_thread_snapshot {
+	pid_t pid, tid;
+	const char *name;   /* borrowed from the sampler */
+	char state;         /* /proc state before it was stopped: R, S, D, T, t ... */
+	char wchan[40];     /* where in the kernel it was waiting, or "" */
+	bool stopped;       /* false: it could not be stopped; no frames */
+	int signal;         /* a signal it was about to take when it stopped, or 0 */
+	uint32_t nframes;
+	struct cp_frame *frames; /* leaf first; ends in a marker frame if unfinished */
+};
+
+/*
+ * cp_sampler_snapshot() - stop every thread of @pid (PTRACE_SEIZE and
+ * PTRACE_INTERRUPT, listing /proc/PID/task again until no new thread
+ * appears), unwind each, and let them all go (PTRACE_DETACH, handing back
+ * any signal that arrived meanwhile).  Every error path detaches.  The
+ * threads are then visited with cp_sampler_snapshots().
+ * Return: 0, or -ESRCH (no such process), -EPERM (ptrace refused),
+ * -ENOMEM; cp_sampler_error() names the failed step.
+ */
+int cp_sampler_snapshot(struct cp_sampler *s, pid_t pid);
+
+/* The threads of the last snapshot, in tid order.  Borrowed, valid until
+ * cp_sampler_free(). */
+const struct cp_thread_snapshot *cp_sampler_snapshots(const struct cp_sampler *s, size_t *ret_n);
+
+/*
+ * Tracing thread and process creation (the threadcreate profile).  The
+ * caller owns the waitpid(__WALL) loop and hands every stop of a traced
+ * task to cp_sampler_trace_handle(), which restarts it so that the tracing
+ * stays invisible: signals are passed on at their delivery stop, group-stops
+ * are kept with PTRACE_LISTEN, and clone, fork and vfork events count the
+ * creating thread's stack.  New tasks are traced automatically.
+ */
+
+/*
+ * cp_sampler_trace_seize() - trace @tid with PTRACE_SEIZE and the options
+ * TRACECLONE, TRACEFORK, TRACEVFORK and TRACEEXEC.  Use it on the corked
+ * child before it execs.  Return: 0 or the -errno of ptrace.
+ */
+int cp_sampler_trace_seize(struct cp_sampler *s, pid_t tid);
+
+/*
+ * cp_sampler_trace_attach() - trace every thread of the running process
+ * @pid (listing /proc/PID/task until no new thread appears).  On failure
+ * every thread seized is detached again.  Return: 0 or -errno (-EPERM:
+ * not permitted or another tracer; cp_sampler_error() names the step).
+ */
+int cp_sampler_trace_attach(struct cp_sampler *s, pid_t pid);
+
+/*
+ * cp_sampler_trace_handle() - act on the status waitpid reported for @tid.
+ * Return: 1 if it was a ptrace-stop, now handled (the task runs again or
+ * stays in its group-stop); 0 if it is not a stop (an exit: the caller's
+ * business); -ENOMEM.
+ */
+int cp_sampler_trace_handle(struct cp_sampler *s, pid_t tid, int status);
+
+/*
+ * cp_sampler_trace_detach() - stop tracing every task (for attach): each
+ * is interrupted and detached, with the signal it was about to take; a
+ * task in a group-stop stays stopped.  Creation events met meanwhile are
+ * still counted.  Return: 0, or -ETIMEDOUT if some task never stopped (the
+ * kernel detaches it when cprof exits).
+ */
+int cp_sampler_trace_detach(struct cp_sampler *s);
+
+/* Visit the stacks counted at clone, fork and vfork events: pid, tid and
+ * thread name are 0/NULL, count is the number of creations. */
+int cp_sampler_for_each_created(const struct cp_sampler *s, cp_stack_fn fn, void *arg);
 
 /*
  * Launching a command.  cp_target_spawn() forks a child that waits on a

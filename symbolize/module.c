@@ -128,6 +128,7 @@ int cp_module_open_elf(struct cp_symbolizer *symz, struct cp_module *mod, int fd
 	const unsigned char *bits;
 	const char *name = strrchr(file_name, '/');
 	GElf_Addr vaddr, bias;
+	void **userdata;
 	Elf *elf;
 	int r, len;
 
@@ -154,6 +155,9 @@ int cp_module_open_elf(struct cp_symbolizer *symz, struct cp_module *mod, int fd
 		r = -EBADMSG;
 		goto fail;
 	}
+	/* For cp_symz_find_debuginfo(). */
+	dwfl_module_info(mod->dwmod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+	*userdata = symz;
 	elf = dwfl_module_getelf(mod->dwmod, &bias);
 	if (!elf || bias != 0) {
 		cp_debug("cannot load '%s': %s", file_name,
@@ -345,17 +349,11 @@ bool cp_module_has_dwarf(const struct cp_module *mod)
 	return module_dwarf((struct cp_module *)mod);
 }
 
-/* Itanium C++ ("_Z") and Rust v0 ("_R") manglings: names to demangle. */
-static bool is_mangled(const char *name)
-{
-	return name[0] == '_' && (name[1] == 'Z' || name[1] == 'R');
-}
-
 /*
  * The names of a function DIE: the linkage name is the system name; the
  * function name is the source name unless the linkage name is mangled, in
- * which case it stays mangled until a demangler exists (DW_AT_name of a C++
- * method lacks its scope).  A C function renamed with asm() keeps its
+ * which case the function name is left to the demangler (DW_AT_name of a
+ * C++ method lacks its scope).  A C function renamed with asm() keeps its
  * source name: glibc's qsort is linked as __GI_qsort.
  */
 static void die_names(Dwarf_Die *die, const char **ret_function, const char **ret_system)
@@ -369,7 +367,7 @@ static void die_names(Dwarf_Die *die, const char **ret_function, const char **re
 		linkage =
 			dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &mem));
 	*ret_system = linkage ? linkage : name;
-	*ret_function = !name || (linkage && is_mangled(linkage)) ? *ret_system : name;
+	*ret_function = !name || (linkage && cp_demangle_is_mangled(linkage)) ? *ret_system : name;
 }
 
 static int die_decl_line(Dwarf_Die *die)
@@ -704,13 +702,112 @@ static int resolve_dwarf(struct cp_symbolizer *symz, struct cp_module *mod, uint
 		call_site(&chain[i], &file, &line);
 	}
 	die_names(&chain[0], &function, &system);
-	if (!system)
-		function = system = elf_name;
 	symz->scratch.function_start = die_entry(&chain[0], &entry) ? entry + bias : elf_start;
+	/* GCC gives a lambda's operator() no linkage name; its ELF symbol has
+	 * it, and with it the enclosing scopes. */
+	if (!system || (elf_name && elf_start == symz->scratch.function_start &&
+			cp_demangle_is_mangled(elf_name) && !cp_demangle_is_mangled(system)))
+		function = system = elf_name;
 	r = cp_symz_push_frame(symz, function, system, file, line, die_decl_line(&chain[0]));
 	r = r < 0 ? r : added + 1;
 out:
 	free(chain);
+	return r;
+}
+
+/* Find the table of .eh_frame_hdr in the encoding GNU ld and gold write:
+ * udata4 count, then (initial location, FDE) pairs as datarel sdata4. */
+static void load_eh_hdr(struct cp_module *mod)
+{
+	GElf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod->dwmod, &bias);
+	Elf_Data *data = NULL;
+	const uint8_t *h;
+	uint32_t count;
+	size_t phnum;
+
+	mod->eh_hdr_checked = true;
+	if (!elf || elf_getphdrnum(elf, &phnum) != 0)
+		return;
+	for (size_t i = 0; i < phnum && !data; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(elf, (int)i, &mem);
+
+		if (ph && ph->p_type == PT_GNU_EH_FRAME) {
+			data = elf_getdata_rawchunk(elf, (int64_t)ph->p_offset, ph->p_filesz,
+						    ELF_T_BYTE);
+			mod->eh_hdr_vaddr = ph->p_vaddr;
+		}
+	}
+	if (!data || data->d_size < 12)
+		return;
+	h = data->d_buf;
+	/* version 1; eh_frame_ptr 4 bytes; count udata4; table datarel|sdata4 */
+	if (h[0] != 1 || (h[1] & 0x07) != 0x03 || h[2] != 0x03 || h[3] != 0x3b)
+		return;
+	memcpy(&count, h + 8, sizeof(count)); /* x86-64: little-endian, as the file */
+	if (count > (data->d_size - 12) / 8)
+		return;
+	mod->eh_hdr = h + 12;
+	mod->eh_hdr_count = count;
+}
+
+/* The start of the FDE that covers @addr, by the .eh_frame_hdr table. */
+static bool fde_start(struct cp_module *mod, uint64_t addr, uint64_t *ret)
+{
+	size_t lo = 0, hi;
+
+	if (!mod->eh_hdr_checked)
+		load_eh_hdr(mod);
+	hi = mod->eh_hdr_count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int32_t rel;
+
+		memcpy(&rel, mod->eh_hdr + 8 * mid, sizeof(rel));
+		if (mod->eh_hdr_vaddr + (uint64_t)(int64_t)rel <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+
+	int32_t rel;
+
+	memcpy(&rel, mod->eh_hdr + 8 * (lo - 1), sizeof(rel));
+	*ret = mod->eh_hdr_vaddr + (uint64_t)(int64_t)rel;
+	return true;
+}
+
+/*
+ * Code that no symbol covers (Debian's xz and gzip export no function
+ * symbols at all) is named after the binary and the start of the CFI FDE
+ * that covers it, "xz+0x1a2b0": an FDE describes one function, so a flat
+ * profile then adds up per function instead of per address.
+ * Return: 0 or -ENOMEM.
+ */
+static int resolve_fde(struct cp_symbolizer *symz, struct cp_module *mod, uint64_t addr)
+{
+	const char *base = strrchr(mod->path, '/');
+	Dwarf_Frame *frame;
+	uint64_t start;
+	char *name;
+	int r;
+
+	/* The CFI says whether an FDE covers @addr at all, the table where it
+	 * starts: libdw's rows start at each change of rule, not at the FDE. */
+	if (cp_module_cfi_frame(mod, addr, &frame) < 0)
+		return 0;
+	free(frame);
+	if (!fde_start(mod, addr, &start))
+		return 0;
+	if (asprintf(&name, "%s+%#" PRIx64, base ? base + 1 : mod->path, start) < 0)
+		return -ENOMEM;
+	symz->scratch.function_start = start;
+	r = cp_symz_push_frame(symz, name, name, NULL, 0, 0);
+	free(name);
+	if (r == 0)
+		symz->stats.lookups_fde++;
 	return r;
 }
 
@@ -732,7 +829,7 @@ int cp_module_resolve(struct cp_symbolizer *symz, struct cp_module *mod, uint64_
 			return r < 0 ? r : 0;
 	}
 	if (!sym)
-		return 0;
+		return resolve_fde(symz, mod, addr);
 	symz->scratch.function_start = sym->addr;
 	return cp_symz_push_frame(symz, name, name, NULL, 0, 0);
 }

@@ -18,6 +18,7 @@
 
 #include "lib/htab.h"
 #include "lib/strpool.h"
+#include "symbolize/demangle.h"
 #include "symbolize/symbolize.h"
 
 enum module_kind {
@@ -75,6 +76,12 @@ struct cp_module {
 	/* struct cu_funcs by unit offset: each unit's functions by address,
 	 * so that a lookup searches one function's DIEs, not its whole unit. */
 	struct cp_htab units;
+	/* The .eh_frame_hdr search table (FDE starts, sorted), for naming code
+	 * no symbol covers; NULL when there is none in a known encoding. */
+	bool eh_hdr_checked;
+	const uint8_t *eh_hdr;
+	size_t eh_hdr_count;
+	uint64_t eh_hdr_vaddr;
 
 	struct cp_htab cache; /* struct symz_entry by address */
 };
@@ -113,7 +120,11 @@ struct cp_symbolizer {
 	struct cp_module *vdso, *kernel;
 	struct kallsyms kallsyms;
 	struct frame_buf scratch;
+	struct cp_demangler demangler;
+	struct cp_htab demangled; /* struct demangled_name by interned system name */
 	char *debuginfo_path;	  /* libdwfl's search path; see cp_symbolizer_new() */
+	bool debuginfod;	  /* see struct cp_symbolizer_opts */
+	char *debuginfod_urls;	  /* from /etc/debuginfod when DEBUGINFOD_URLS is unset */
 	Dwfl_Callbacks callbacks; /* shared by every module's Dwfl */
 };
 
@@ -126,11 +137,19 @@ int cp_symz_intern(struct cp_symbolizer *symz, const char *s, const char **ret);
 int cp_symz_intern_hex(struct cp_symbolizer *symz, const uint8_t *bytes, size_t len,
 		       const char **ret);
 
-/* Append a frame to symz->scratch, interning its strings.  Return: 0 or -ENOMEM. */
+/* Append a frame to symz->scratch, interning its strings.  A @function that
+ * is missing or equal to a mangled @system_name is demangled.
+ * Return: 0 or -ENOMEM. */
 int cp_symz_push_frame(struct cp_symbolizer *symz, const char *function, const char *system_name,
 		       const char *file, int line, int start_line);
 
 /* module.c */
+
+/* libdwfl's find_debuginfo callback: the standard search, and debuginfod
+ * only when the user asked for it.  The module's userdata is the symbolizer. */
+int cp_symz_find_debuginfo(Dwfl_Module *dwmod, void **userdata, const char *modname,
+			   Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			   GElf_Word debuglink_crc, char **debuginfo_file_name);
 
 /* A module with no symbols yet, not linked anywhere.  Return: 0 or -ENOMEM. */
 int cp_module_new(struct cp_symbolizer *symz, enum module_kind kind, const char *path,

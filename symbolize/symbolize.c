@@ -7,11 +7,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/hash.h"
@@ -37,6 +40,12 @@ struct symz_entry {
 	uint64_t addr;
 	struct cp_symbol sym;
 	struct cp_symbol_frame frames[];
+};
+
+/* The display name of a mangled system name, demangled once per name. */
+struct demangled_name {
+	const char *system_name; /* interned */
+	const char *name;	 /* interned; system_name when it stays mangled */
 };
 
 /* A file (device, inode) already opened as a module.  Several inodes may
@@ -97,27 +106,138 @@ int cp_symz_intern_hex(struct cp_symbolizer *symz, const uint8_t *bytes, size_t 
 	return r;
 }
 
+static bool demangled_eq(const void *item, const void *key)
+{
+	return ((const struct demangled_name *)item)->system_name == key;
+}
+
+/* The display name of the interned mangled name @system.  Return: 0 or -ENOMEM. */
+static int demangle(struct cp_symbolizer *symz, const char *system, const char **ret)
+{
+	uint64_t hash = cp_hash_mix((uintptr_t)system);
+	struct demangled_name *entry = cp_htab_find(&symz->demangled, hash, system, demangled_eq);
+	char *name = NULL;
+	int r;
+
+	if (entry) {
+		*ret = entry->name;
+		return 0;
+	}
+	r = cp_demangle(&symz->demangler, system, &name);
+	if (r < 0)
+		return r;
+	entry = arena_alloc(symz, sizeof(*entry));
+	if (!entry) {
+		free(name);
+		return -ENOMEM;
+	}
+	*entry = (struct demangled_name){ .system_name = system, .name = system };
+	if (r > 0) {
+		r = cp_symz_intern(symz, name, &entry->name);
+		free(name);
+		if (r < 0)
+			return r;
+	} else {
+		cp_debug("cannot demangle '%s'", system);
+		symz->stats.names_mangled++;
+	}
+	r = cp_htab_insert(&symz->demangled, hash, entry);
+	if (r < 0)
+		return r;
+	*ret = entry->name;
+	return 0;
+}
+
 int cp_symz_push_frame(struct cp_symbolizer *symz, const char *function, const char *system_name,
 		       const char *file, int line, int start_line)
 {
 	struct frame_buf *buf = &symz->scratch;
 	struct cp_symbol_frame frame = { .line = line, .start_line = start_line };
+	int r;
 
 	if (cp_grow((void **)&buf->frames, &buf->cap, buf->len + 1, sizeof(*buf->frames)) < 0)
 		return -ENOMEM;
-	if (cp_symz_intern(symz, function, &frame.function) < 0 ||
-	    cp_symz_intern(symz, system_name, &frame.system_name) < 0 ||
+	if (cp_symz_intern(symz, system_name, &frame.system_name) < 0 ||
 	    cp_symz_intern(symz, file, &frame.file) < 0)
 		return -ENOMEM;
+	if (frame.system_name && (!function || strcmp(function, system_name) == 0) &&
+	    cp_demangle_is_mangled(frame.system_name))
+		r = demangle(symz, frame.system_name, &frame.function);
+	else
+		r = cp_symz_intern(symz, function, &frame.function);
+	if (r < 0)
+		return r;
 	buf->frames[buf->len++] = frame;
 	return 0;
+}
+
+/*
+ * The servers Debian's /etc/profile.d/debuginfod.sh would put in
+ * DEBUGINFOD_URLS for a login shell: the lines of the *.urls files in
+ * /etc/debuginfod.
+ * Return: 0 (*ret NULL when there are none) or -ENOMEM.
+ */
+static int read_debuginfod_urls(char **ret)
+{
+	char *urls = NULL, *line = NULL;
+	size_t len = 0, cap = 0, linecap = 0;
+	glob_t g;
+	int r = 0;
+
+	*ret = NULL;
+	if (glob("/etc/debuginfod/*.urls", 0, NULL, &g) != 0)
+		return 0;
+	for (size_t i = 0; r == 0 && i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "re");
+		ssize_t n;
+
+		if (!f)
+			continue;
+		while (r == 0 && (n = getline(&line, &linecap, f)) > 0) {
+			size_t l = strcspn(line, "# \t\n");
+
+			if (!l)
+				continue;
+			if (cp_grow((void **)&urls, &cap, len + l + 2, 1) < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			if (len)
+				urls[len++] = ' ';
+			memcpy(urls + len, line, l);
+			len += l;
+			urls[len] = '\0';
+		}
+		fclose(f);
+	}
+	free(line);
+	globfree(&g);
+	if (r < 0) {
+		free(urls);
+		return r;
+	}
+	*ret = urls;
+	return 0;
+}
+
+/* Append ':' and @dir to @p, absolute so that libdwfl also looks for
+ * .build-id/ under it.  Return: the new end. */
+static char *append_dir(char *p, const char *dir)
+{
+	char *abs = dir[0] == '/' ? NULL : realpath(dir, NULL);
+
+	*p++ = ':';
+	p = stpcpy(p, abs ? abs : dir);
+	free(abs);
+	return p;
 }
 
 int cp_symbolizer_new(const struct cp_symbolizer_opts *opts, struct cp_symbolizer **ret)
 {
 	const char *const *dirs = opts ? opts->debug_dirs : NULL;
+	const char *more = opts && opts->debug_path ? opts->debug_path : "";
 	struct cp_symbolizer *symz = calloc(1, sizeof(*symz));
-	size_t len = 0;
+	size_t len = strlen(more) + 1;
 	char *p;
 
 	if (!symz)
@@ -133,7 +253,7 @@ int cp_symbolizer_new(const struct cp_symbolizer_opts *opts, struct cp_symbolize
 	static const char head[] = ":.debug", tail[] = ":/usr/lib/debug";
 
 	for (size_t i = 0; dirs && dirs[i]; i++)
-		len += strlen(dirs[i]) + 1;
+		len += (dirs[i][0] == '/' ? strlen(dirs[i]) : PATH_MAX) + 1;
 	symz->debuginfo_path = malloc(sizeof(head) + len + sizeof(tail));
 	if (!symz->debuginfo_path) {
 		cp_symbolizer_free(symz);
@@ -145,19 +265,103 @@ int cp_symbolizer_new(const struct cp_symbolizer_opts *opts, struct cp_symbolize
 			cp_debug("debug directory '%s' contains ':', ignoring", dirs[i]);
 			continue;
 		}
+		p = append_dir(p, dirs[i]);
+	}
+	if (*more) {
 		*p++ = ':';
-		p = stpcpy(p, dirs[i]);
+		p = stpcpy(p, more);
 	}
 	stpcpy(p, tail);
 
+	symz->debuginfod = opts && opts->debuginfod;
+	if (symz->debuginfod && !getenv("DEBUGINFOD_URLS") &&
+	    read_debuginfod_urls(&symz->debuginfod_urls) < 0) {
+		cp_symbolizer_free(symz);
+		return -ENOMEM;
+	}
+
 	symz->callbacks = (Dwfl_Callbacks){
 		.find_elf = dwfl_build_id_find_elf,
-		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.find_debuginfo = cp_symz_find_debuginfo,
 		.section_address = dwfl_offline_section_address,
 		.debuginfo_path = &symz->debuginfo_path,
 	};
 	*ret = symz;
 	return 0;
+}
+
+/* An environment variable's value, to put back later. */
+struct saved_env {
+	const char *name;
+	char *value; /* NULL: unset */
+};
+
+/* Return: 0 or -ENOMEM. */
+static int env_save(struct saved_env *save, const char *name)
+{
+	const char *v = getenv(name);
+
+	save->name = name;
+	save->value = v ? strdup(v) : NULL;
+	return v && !save->value ? -ENOMEM : 0;
+}
+
+static void env_restore(struct saved_env *save)
+{
+	if (save->value)
+		setenv(save->name, save->value, 1);
+	else
+		unsetenv(save->name);
+	free(save->value);
+}
+
+/*
+ * libdwfl asks debuginfod (through libdebuginfod) whenever DEBUGINFOD_URLS
+ * is set, and libdebuginfod reads its settings from the environment at each
+ * query.  So the environment is made to say what the user asked for, for
+ * the duration of the search only: the profiled command's own environment
+ * is cprof's, and stays as the user set it.
+ */
+int cp_symz_find_debuginfo(Dwfl_Module *dwmod, void **userdata, const char *modname,
+			   Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			   GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	struct cp_symbolizer *symz = *userdata;
+	struct saved_env urls, timeout;
+	struct timespec t0, t1;
+	const char *wait;
+	int fd;
+
+	if (env_save(&urls, "DEBUGINFOD_URLS") < 0)
+		return -1;
+	if (env_save(&timeout, "DEBUGINFOD_TIMEOUT") < 0) {
+		free(urls.value);
+		return -1;
+	}
+	if (!symz->debuginfod) {
+		unsetenv("DEBUGINFOD_URLS");
+	} else {
+		if (!urls.value && symz->debuginfod_urls)
+			setenv("DEBUGINFOD_URLS", symz->debuginfod_urls, 1);
+		/* libdebuginfod waits 90 s by default for a silent server. */
+		if (!timeout.value)
+			setenv("DEBUGINFOD_TIMEOUT", "10", 1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	fd = dwfl_standard_find_debuginfo(dwmod, userdata, modname, base, file_name,
+					  debuglink_file, debuglink_crc, debuginfo_file_name);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* A server that let a query time out would make every module wait as
+	 * long again: ask no more in this run. */
+	wait = getenv("DEBUGINFOD_TIMEOUT");
+	if (symz->debuginfod && fd < 0 && wait &&
+	    t1.tv_sec - t0.tv_sec >= strtol(wait, NULL, 10)) {
+		cp_debug("debuginfod timed out on '%s', not asking it again", modname);
+		symz->debuginfod = false;
+	}
+	env_restore(&urls);
+	env_restore(&timeout);
+	return fd;
 }
 
 void cp_symbolizer_free(struct cp_symbolizer *symz)
@@ -179,8 +383,11 @@ void cp_symbolizer_free(struct cp_symbolizer *symz)
 	cp_htab_fini(&symz->by_build_id);
 	cp_htab_fini(&symz->by_inode);
 	cp_htab_fini(&symz->by_path);
+	cp_htab_fini(&symz->demangled);
+	cp_demangler_fini(&symz->demangler);
 	free(symz->scratch.frames);
 	free(symz->debuginfo_path);
+	free(symz->debuginfod_urls);
 	cp_strpool_fini(&symz->strings);
 	free(symz);
 }

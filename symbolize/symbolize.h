@@ -33,6 +33,17 @@ struct cp_symbolizer_opts {
 	 * .gnu_debuglink), before the default /usr/lib/debug.  NULL-terminated;
 	 * NULL: none. */
 	const char *const *debug_dirs;
+	/* More such directories, ':'-separated (an environment variable's
+	 * value), searched after @debug_dirs.  NULL: none. */
+	const char *debug_path;
+	/*
+	 * Whether debuginfod servers may be asked for debug info that is not
+	 * on this machine: those in DEBUGINFOD_URLS, else those listed in the
+	 * *.urls files of /etc/debuginfod, with DEBUGINFOD_TIMEOUT (default
+	 * 10 s).
+	 * When false no server is contacted, whatever the environment says.
+	 */
+	bool debuginfod;
 };
 
 /* Counters for the end-of-run report; partial failures are counted, not printed. */
@@ -41,6 +52,8 @@ struct cp_symbolizer_stats {
 	uint64_t modules_unreadable; /* could not be opened or parsed */
 	uint64_t lookups;          /* distinct (module, address) resolved */
 	uint64_t lookups_unresolved; /* ... of which no function was found */
+	uint64_t lookups_fde;        /* ... named after the CFI FDE that covers them */
+	uint64_t names_mangled;      /* distinct mangled names left undemangled */
 };
 
 /*
