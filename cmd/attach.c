@@ -51,31 +51,16 @@ static const char attach_usage[] =
 	"  -p, --pid=PID[,PID...]  the processes to profile\n"
 	"  -d, --duration=TIME     stop after TIME: 30, 1.5s, 500ms, 2m (default: until\n"
 	"                          Ctrl-C or the processes exit)\n"
-	"  -o, --output=FILE       write the profile to FILE (default: cpu.prof)\n"
-	"  -F, --freq=HZ           samples per second of CPU time (default: 100)\n"
-	"  -g, --call-graph=MODE   dwarf (default) or fp, as for record\n"
-	"      --stack-size=BYTES  user stack copied per sample with dwarf (default: 32768)\n"
-	"      --threadcreate=FILE also write a threadcreate profile to FILE: the stacks\n"
-	"                          that created threads and processes (traced with ptrace)\n"
-	"      --debug=N           0 (default): gzip'd pprof protobufs; 1: Go's text\n"
-	"                          for the threadcreate profile (the CPU profile has none)\n"
-	"  -q, --quiet             print no report at the end\n"
-	"  -v, --verbose           print debug messages\n"
+	CP_PROFILE_OPTIONS_HELP
 	"  -h, --help              show this help\n"
 	"\n"
 	"Exit status: 0 on success, 1 on failure, 2 on a usage error.\n";
 
 struct attach_opts {
-	const char *output;
+	struct cp_profile_opts profile;
 	pid_t pids[MAX_PIDS];
 	size_t npids;
 	int64_t duration_ns; /* 0: unlimited */
-	unsigned int freq_hz;
-	enum cp_callchain_mode callchain;
-	unsigned int stack_size;
-	bool quiet;
-	const char *threadcreate;
-	bool text;
 };
 
 /* --- target checks shared with dump ------------------------------------------- */
@@ -229,26 +214,6 @@ void cp_ptrace_error(pid_t pid, int err, const char *what)
 			 "run cprof as root or with CAP_SYS_PTRACE", what, strerror(err));
 }
 
-int cp_commit_profile(struct cp_profile *prof, struct cp_outfile *out, bool text)
-{
-	int r = text ? cp_profile_write_text(prof, out->stream)
-		     : cp_profile_write_pprof(prof, out->stream);
-
-	if (r < 0) {
-		cp_error("cannot write '%s': %s", out->path, strerror(-r));
-		cp_outfile_abort(out);
-		return r;
-	}
-	/* commit releases @out, path included: report with our own copy. */
-	char *path = strdup(out->path);
-
-	r = cp_outfile_commit(out);
-	if (r < 0)
-		cp_error("cannot write '%s': %s", path ? path : "the profile", strerror(-r));
-	free(path);
-	return r;
-}
-
 /* --- options ------------------------------------------------------------------------ */
 
 int cp_parse_duration(const char *arg, int64_t *ret_ns)
@@ -315,25 +280,21 @@ static int parse_options(int argc, char **argv, struct attach_opts *opts)
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "freq", required_argument, NULL, 'F' },
-		{ "call-graph", required_argument, NULL, 'g' },
-		{ "stack-size", required_argument, NULL, 'S' },
-		{ "threadcreate", required_argument, NULL, 'T' },
-		{ "debug", required_argument, NULL, 'D' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
+		CP_PROFILE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, r;
 
-	*opts = (struct attach_opts){ .output = "cpu.prof",
-				      .freq_hz = 100,
-				      .callchain = CP_CALLCHAIN_DWARF,
-				      .stack_size = CP_STACK_SIZE_DEFAULT };
+	memset(opts, 0, sizeof(*opts));
+	cp_profile_opts_init(&opts->profile);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:d:o:F:g:qvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:d:" CP_PROFILE_SHORTOPTS "h", longopts, NULL)) != -1) {
+		r = cp_profile_opts_parse(&opts->profile, c, optarg);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
 		switch (c) {
 		case 'p':
 			if (parse_pids(optarg, opts->pids, &opts->npids) < 0)
@@ -343,52 +304,11 @@ static int parse_options(int argc, char **argv, struct attach_opts *opts)
 			if (cp_parse_duration(optarg, &opts->duration_ns) < 0)
 				return -EINVAL;
 			break;
-		case 'o':
-			opts->output = optarg;
-			break;
-		case 'F':
-			if (cp_parse_freq(optarg, &opts->freq_hz) < 0)
-				return -EINVAL;
-			break;
-		case 'g':
-			if (strcmp(optarg, "dwarf") == 0) {
-				opts->callchain = CP_CALLCHAIN_DWARF;
-			} else if (strcmp(optarg, "fp") == 0) {
-				opts->callchain = CP_CALLCHAIN_FP;
-			} else {
-				cp_error("invalid call graph mode '%s': expected dwarf or fp", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'S':
-			if (cp_parse_stack_size(optarg, &opts->stack_size) < 0)
-				return -EINVAL;
-			break;
-		case 'T':
-			opts->threadcreate = optarg;
-			break;
-		case 'D':
-			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
-				cp_error("invalid debug level '%s': expected 0 or 1", optarg);
-				return -EINVAL;
-			}
-			opts->text = optarg[0] == '1';
-			break;
-		case 'q':
-			opts->quiet = true;
-			break;
-		case 'v':
-			cp_log_set_debug(true);
-			break;
 		case 'h':
 			fputs(attach_usage, stdout);
 			return 1;
-		case ':':
-			cp_error("option '%s' needs an argument", argv[optind - 1]);
-			return -EINVAL;
 		default:
-			cp_error("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+			return cp_option_error(c, argv);
 		}
 	}
 	if (optind < argc) {
@@ -399,11 +319,7 @@ static int parse_options(int argc, char **argv, struct attach_opts *opts)
 		cp_error("no process given: use -p PID");
 		return -EINVAL;
 	}
-	if (!*opts->output) {
-		cp_error("the output file name is empty");
-		return -EINVAL;
-	}
-	return 0;
+	return cp_profile_opts_check(&opts->profile);
 }
 
 /* --- the session -------------------------------------------------------------------- */
@@ -590,13 +506,13 @@ int cp_cmd_attach(int argc, char **argv)
 		if (cp_check_pid(opts.pids[i]) < 0)
 			return 1;
 
-	r = cp_outfile_open(&out, opts.output);
+	r = cp_outfile_open(&out, opts.profile.output);
 	if (r < 0) {
-		cp_error("cannot write '%s': %s", opts.output, strerror(-r));
+		cp_error("cannot write '%s': %s", opts.profile.output, strerror(-r));
 		return 1;
 	}
-	if (opts.threadcreate && (r = cp_outfile_open(&tc_out, opts.threadcreate)) < 0) {
-		cp_error("cannot write '%s': %s", opts.threadcreate, strerror(-r));
+	if (opts.profile.threadcreate && (r = cp_outfile_open(&tc_out, opts.profile.threadcreate)) < 0) {
+		cp_error("cannot write '%s': %s", opts.profile.threadcreate, strerror(-r));
 		cp_outfile_abort(&out);
 		return 1;
 	}
@@ -604,7 +520,7 @@ int cp_cmd_attach(int argc, char **argv)
 	sigaddset(&handled, SIGINT);
 	sigaddset(&handled, SIGTERM);
 	sigaddset(&handled, SIGHUP);
-	if (opts.threadcreate)
+	if (opts.profile.threadcreate)
 		sigaddset(&handled, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &handled, &original);
 	sig_fd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -613,10 +529,11 @@ int cp_cmd_attach(int argc, char **argv)
 		goto out;
 	}
 
-	struct cp_symbolizer_opts symz_opts = { 0 };
-	struct cp_sampler_opts sampler_opts = { .freq_hz = opts.freq_hz,
-						.callchain = opts.callchain,
-						.stack_size = opts.stack_size };
+	struct cp_symbolizer_opts symz_opts;
+	struct cp_sampler_opts sampler_opts;
+
+	cp_profile_opts_symbolizer(&opts.profile, &symz_opts);
+	cp_profile_opts_sampler(&opts.profile, &sampler_opts);
 
 	r = cp_symbolizer_new(&symz_opts, &symz);
 	if (r == 0)
@@ -637,7 +554,7 @@ int cp_cmd_attach(int argc, char **argv)
 		cp_perf_open_error(-r, cp_sampler_error(sampler));
 		goto out;
 	}
-	if (opts.threadcreate) {
+	if (opts.profile.threadcreate) {
 		tracing = true;
 		for (size_t i = 0; i < opts.npids && tracing; i++) {
 			r = cp_sampler_trace_attach(sampler, opts.pids[i]);
@@ -662,9 +579,11 @@ int cp_cmd_attach(int argc, char **argv)
 	}
 	uint64_t ended = now_ns(CLOCK_MONOTONIC);
 	struct cp_cpu_profile_params params = {
-		.period_ns = 1000000000LL / opts.freq_hz,
+		.period_ns = 1000000000LL / opts.profile.freq_hz,
 		.time_nanos = (int64_t)started_real,
 		.duration_nanos = (int64_t)(ended - started),
+		.label_pid = opts.profile.label_pid,
+		.label_tid = opts.profile.label_tid,
 	};
 
 	r = cp_cpu_profile_build(sampler, symz, &params, &prof);
@@ -672,19 +591,20 @@ int cp_cmd_attach(int argc, char **argv)
 		cp_error("cannot build the profile: %s", strerror(-r));
 		goto out;
 	}
-	if (cp_commit_profile(prof, &out, false) < 0)
+	if (cp_commit_profile(prof, &out, opts.profile.text) < 0)
 		goto out;
 	if (tracing && cp_threadcreate_commit(sampler, symz, params.time_nanos, &tc_out,
-					      opts.text) < 0)
+					      opts.profile.text) < 0)
 		goto out;
-	if (!opts.quiet) {
+	if (!opts.profile.quiet) {
 		describe_pids(&opts, what, sizeof(what));
-		struct cp_run_summary run = { what, opts.output, (double)(ended - started) / 1e9 };
+		struct cp_run_summary run = { what, opts.profile.output,
+					      (double)(ended - started) / 1e9 };
 
 		if (why == STOP_EXITED)
 			fprintf(stderr, "cprof: the profiled process%s exited\n",
 				opts.npids > 1 ? "es" : "");
-		cp_summary_print(&run, sampler, symz);
+		cp_summary_print(&run, sampler, symz, prof);
 	}
 	status = 0;
 out:

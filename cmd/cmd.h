@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "sampler/sampler.h"
+
 struct cp_profile;
 struct cp_sampler;
 struct cp_symbolizer;
@@ -40,10 +42,99 @@ int cp_report_top(const struct cp_profile *prof, size_t nrows, bool labels, FILE
 int cp_cmd_attach(int argc, char **argv);
 int cp_cmd_dump(int argc, char **argv);
 
-/* Options shared by record and attach (record.c); each reports its own
- * error.  Return: 0 or -EINVAL. */
-int cp_parse_freq(const char *arg, unsigned int *ret);
-int cp_parse_stack_size(const char *arg, unsigned int *ret);
+/* --- options.c: what record and attach share ------------------------------------ */
+
+#define CP_MAX_DEBUG_DIRS 16
+
+struct cp_profile_opts {
+	const char *output;        /* -o */
+	unsigned int freq_hz;      /* -F */
+	enum cp_callchain_mode callchain; /* -g */
+	unsigned int stack_size;   /* --stack-size */
+	bool text;                 /* --debug=1: Go's legacy text */
+	bool label_pid, label_tid; /* --labels */
+	const char *threadcreate;  /* --threadcreate=FILE, or NULL */
+	const char *debug_dirs[CP_MAX_DEBUG_DIRS + 1]; /* --debug-dir, NULL-terminated */
+	size_t ndebug_dirs;
+	bool debuginfod;           /* --debuginfod */
+	bool quiet;                /* -q */
+};
+
+/* getopt values of the shared options that have no short form; a
+ * subcommand numbers its own from CP_OPT_FIRST_FREE. */
+enum {
+	CP_OPT_STACK_SIZE = 256,
+	CP_OPT_DEBUG,
+	CP_OPT_LABELS,
+	CP_OPT_THREADCREATE,
+	CP_OPT_DEBUG_DIR,
+	CP_OPT_DEBUGINFOD,
+	CP_OPT_FIRST_FREE,
+};
+
+#define CP_PROFILE_SHORTOPTS "o:F:g:qv"
+#define CP_PROFILE_LONGOPTS                                                               \
+	{ "output", required_argument, NULL, 'o' },                                       \
+	{ "freq", required_argument, NULL, 'F' },                                         \
+	{ "call-graph", required_argument, NULL, 'g' },                                   \
+	{ "stack-size", required_argument, NULL, CP_OPT_STACK_SIZE },                     \
+	{ "debug", required_argument, NULL, CP_OPT_DEBUG },                               \
+	{ "labels", required_argument, NULL, CP_OPT_LABELS },                             \
+	{ "threadcreate", required_argument, NULL, CP_OPT_THREADCREATE },                 \
+	{ "debug-dir", required_argument, NULL, CP_OPT_DEBUG_DIR },                       \
+	{ "debuginfod", no_argument, NULL, CP_OPT_DEBUGINFOD },                           \
+	{ "quiet", no_argument, NULL, 'q' },                                              \
+	{ "verbose", no_argument, NULL, 'v' }
+
+/* The --help lines of the shared options. */
+#define CP_PROFILE_OPTIONS_HELP                                                           \
+	"  -o, --output=FILE       write the profile to FILE (default: cpu.prof)\n"       \
+	"  -F, --freq=HZ           samples per second of CPU time (default: 100)\n"       \
+	"  -g, --call-graph=MODE   how stacks are taken: dwarf (default) unwinds a copy\n" \
+	"                          of the user stack with the binaries' CFI; fp follows\n" \
+	"                          frame pointers, cheaper but broken by code built\n"    \
+	"                          without them\n"                                         \
+	"      --stack-size=BYTES  user stack copied per sample with dwarf\n"             \
+	"                          (default: 32768)\n"                                     \
+	"      --labels=LIST       also label samples with the numeric pid and/or tid\n"  \
+	"                          of their thread: LIST is pid, tid or pid,tid\n"        \
+	"      --debug=N           0 (default): write gzip'd pprof protobufs; 1: write\n" \
+	"                          Go's legacy debug=1 text, which pprof reads too\n"     \
+	"      --threadcreate=FILE also write a threadcreate profile to FILE: the\n"      \
+	"                          stacks that created threads and processes (traced\n"  \
+	"                          with ptrace)\n"                                         \
+	"      --debug-dir=DIR     also look for separate debug info in DIR (build-id\n"  \
+	"                          layout or .gnu_debuglink); repeatable\n"               \
+	"      --debuginfod        fetch missing debug info from debuginfod servers\n"    \
+	"                          (DEBUGINFOD_URLS, else /etc/debuginfod/*.urls)\n"      \
+	"  -q, --quiet             print no report at the end\n"                          \
+	"  -v, --verbose           print debug messages\n"
+
+void cp_profile_opts_init(struct cp_profile_opts *opts);
+
+/*
+ * cp_profile_opts_parse() - apply option @c (a getopt_long result) with
+ * argument @arg if it is one of the shared options.
+ * Return: 1 when it was (and is applied), 0 when it is not a shared
+ * option, -EINVAL for a bad value (already reported).
+ */
+int cp_profile_opts_parse(struct cp_profile_opts *opts, int c, const char *arg);
+
+/* Checks once all options are read.  Return: 0 or -EINVAL (reported). */
+int cp_profile_opts_check(const struct cp_profile_opts *opts);
+
+struct cp_sampler_opts;
+struct cp_symbolizer_opts;
+void cp_profile_opts_sampler(const struct cp_profile_opts *opts, struct cp_sampler_opts *ret);
+/* The symbolizer options: --debug-dir, CPROF_DEBUG_DIRS, and debuginfod
+ * when asked for with --debuginfod or DEBUGINFOD_URLS. */
+void cp_profile_opts_symbolizer(const struct cp_profile_opts *opts,
+				struct cp_symbolizer_opts *ret);
+
+/* Report getopt's ':' (missing argument) or '?' (unknown option) for the
+ * option just read from @argv.  Return: -EINVAL. */
+int cp_option_error(int c, char *const argv[]);
+
 /* The error for a failed perf_event_open, with advice (record.c). */
 void cp_perf_open_error(int err, const char *what);
 
@@ -58,7 +149,7 @@ int cp_check_pid(pid_t pid);
  * tracer, Yama's ptrace_scope, capabilities) and the fix. */
 void cp_ptrace_error(pid_t pid, int err, const char *what);
 /* Write @prof to @out (gzip'd protobuf, or with @text Go's debug=1 text)
- * and commit it; reports errors.  Return: 0 or -errno. */
+ * and commit it; reports errors (options.c).  Return: 0 or -errno. */
 struct cp_outfile;
 int cp_commit_profile(struct cp_profile *prof, struct cp_outfile *out, bool text);
 
@@ -110,10 +201,7 @@ struct cp_run_summary {
 };
 
 /* The end-of-run report on stderr, with @prof's top functions (if not NULL). */
-void cp_summary_print_profile(const struct cp_run_summary *run, const struct cp_sampler *sampler,
-			      const struct cp_symbolizer *symz, const struct cp_profile *prof);
-/* The same without the top functions. */
 void cp_summary_print(const struct cp_run_summary *run, const struct cp_sampler *sampler,
-		      const struct cp_symbolizer *symz);
+		      const struct cp_symbolizer *symz, const struct cp_profile *prof);
 
 #endif

@@ -94,12 +94,8 @@ static int parse_options(int argc, char **argv, struct dump_opts *opts)
 		case 'h':
 			fputs(dump_usage, stdout);
 			return 1;
-		case ':':
-			cp_error("option '%s' needs an argument", argv[optind - 1]);
-			return -EINVAL;
 		default:
-			cp_error("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+			return cp_option_error(c, argv);
 		}
 	}
 	if (optind < argc) {

@@ -45,52 +45,16 @@ static const char record_usage[] =
 	"Run command and write a CPU profile of it and everything it starts.\n"
 	"\n"
 	"options:\n"
-	"  -o, --output=FILE  write the profile to FILE (default: cpu.prof)\n"
-	"  -F, --freq=HZ      samples per second of CPU time (default: 100)\n"
-	"  -g, --call-graph=MODE\n"
-	"                     how stacks are taken: dwarf (default) unwinds a copy of\n"
-	"                     the user stack with the binaries' CFI; fp follows frame\n"
-	"                     pointers, cheaper but broken by code built without them\n"
-	"      --stack-size=BYTES\n"
-	"                     user stack copied per sample with dwarf (default: 32768)\n"
-	"      --labels=LIST  also label samples with the numeric pid and/or tid of\n"
-	"                     their thread: LIST is pid, tid or pid,tid\n"
-	"      --debug=N      0 (default): write a gzip'd pprof protobuf; 1: write\n"
-	"                     Go's legacy debug=1 text, which pprof reads too\n"
-	"      --debug-dir=DIR\n"
-	"                     also look for separate debug info in DIR (build-id\n"
-	"                     layout or .gnu_debuglink); repeatable\n"
-	"      --debuginfod   fetch missing debug info from debuginfod servers\n"
-	"                     (DEBUGINFOD_URLS, else /etc/debuginfod/*.urls)\n"
-	"      --threadcreate=FILE\n"
-	"                     also write a threadcreate profile to FILE: the stacks\n"
-	"                     that created threads and processes (traced with ptrace)\n"
-	"  -q, --quiet        print no report at the end\n"
-	"  -v, --verbose      print debug messages\n"
-	"  -h, --help         show this help\n"
+	CP_PROFILE_OPTIONS_HELP
+	"  -h, --help              show this help\n"
 	"\n"
 	"Exit status: the command's own; 128+N if it died of signal N;\n"
 	"126 if it could not be executed, 127 if it was not found;\n"
 	"125 if cprof itself failed.\n";
 
-#define CP_MAX_DEBUG_DIRS 16
-
-/* Long options without a short form. */
-enum { OPT_DEBUG_DIR = 256, OPT_DEBUGINFOD, OPT_THREADCREATE };
-
 struct record_opts {
-	const char *output;
-	unsigned int freq_hz;
-	enum cp_callchain_mode callchain;
-	unsigned int stack_size;
-	bool quiet;
-	bool text;                 /* --debug=1 */
-	bool label_pid, label_tid; /* --labels */
-	const char *debug_dirs[CP_MAX_DEBUG_DIRS + 1]; /* --debug-dir, NULL-terminated */
-	size_t ndebug_dirs;
-	bool debuginfod;
+	struct cp_profile_opts profile;
 	char **argv; /* the command */
-	const char *threadcreate; /* --threadcreate=FILE */
 };
 
 struct run_state {
@@ -104,178 +68,37 @@ struct run_state {
 	struct timespec exited_at; /* when all_exited became true */
 };
 
-static unsigned int max_sample_rate(void)
-{
-	FILE *f = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "re");
-	unsigned int rate = 100000;
-
-	if (f) {
-		if (fscanf(f, "%u", &rate) != 1)
-			rate = 100000;
-		fclose(f);
-	}
-	return rate;
-}
-
-int cp_parse_freq(const char *arg, unsigned int *ret)
-{
-	char *end;
-	unsigned long value;
-	unsigned int limit = max_sample_rate();
-
-	errno = 0;
-	value = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || value == 0) {
-		cp_error("invalid frequency '%s': expected a whole number of Hz", arg);
-		return -EINVAL;
-	}
-	if (value > limit) {
-		cp_error("frequency %lu Hz is above the kernel's limit of %u Hz "
-			 "(kernel.perf_event_max_sample_rate)", value, limit);
-		return -EINVAL;
-	}
-	*ret = (unsigned int)value;
-	return 0;
-}
-
-int cp_parse_stack_size(const char *arg, unsigned int *ret)
-{
-	char *end;
-	unsigned long value;
-
-	errno = 0;
-	value = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || arg[0] == '-' || value < 64 ||
-	    value > CP_STACK_SIZE_MAX) {
-		cp_error("invalid stack size '%s': expected 64 to %d bytes", arg, CP_STACK_SIZE_MAX);
-		return -EINVAL;
-	}
-	/* The kernel wants a multiple of 8. */
-	*ret = (unsigned int)(value & ~7UL);
-	return 0;
-}
-
-/* --labels: a comma-separated list of pid and tid.  Return: 0 or -EINVAL. */
-static int parse_labels(const char *arg, struct record_opts *opts)
-{
-	const char *p = arg;
-
-	do {
-		size_t len = strcspn(p, ",");
-
-		if (len == 3 && strncmp(p, "pid", 3) == 0) {
-			opts->label_pid = true;
-		} else if (len == 3 && strncmp(p, "tid", 3) == 0) {
-			opts->label_tid = true;
-		} else {
-			cp_error("invalid labels '%s': expected pid, tid or pid,tid", arg);
-			return -EINVAL;
-		}
-		p += len;
-	} while (*p++ == ',');
-	return 0;
-}
-
 /* Return: 0 to run, 1 after --help, -EINVAL on a usage error (already reported). */
 static int parse_options(int argc, char **argv, struct record_opts *opts)
 {
 	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "freq", required_argument, NULL, 'F' },
-		{ "call-graph", required_argument, NULL, 'g' },
-		{ "stack-size", required_argument, NULL, 'S' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "debug", required_argument, NULL, 'D' },
-		{ "labels", required_argument, NULL, 'L' },
-		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
-		{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
-		{ "threadcreate", required_argument, NULL, OPT_THREADCREATE },
-		{ "verbose", no_argument, NULL, 'v' },
+		CP_PROFILE_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, r;
 
-	*opts = (struct record_opts){ .output = "cpu.prof",
-				      .freq_hz = 100,
-				      .callchain = CP_CALLCHAIN_DWARF,
-				      .stack_size = CP_STACK_SIZE_DEFAULT };
+	cp_profile_opts_init(&opts->profile);
 	opterr = 0;
 	/* "+": stop at the command, whose own options are not ours. */
-	while ((c = getopt_long(argc, argv, "+:o:F:g:qvh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			opts->output = optarg;
-			break;
-		case 'F':
-			if (cp_parse_freq(optarg, &opts->freq_hz) < 0)
-				return -EINVAL;
-			break;
-		case 'g':
-			if (strcmp(optarg, "dwarf") == 0) {
-				opts->callchain = CP_CALLCHAIN_DWARF;
-			} else if (strcmp(optarg, "fp") == 0) {
-				opts->callchain = CP_CALLCHAIN_FP;
-			} else {
-				cp_error("invalid call graph mode '%s': expected dwarf or fp", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'S':
-			if (cp_parse_stack_size(optarg, &opts->stack_size) < 0)
-				return -EINVAL;
-			break;
-		case 'q':
-			opts->quiet = true;
-			break;
-		case 'D':
-			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "1") != 0) {
-				cp_error("invalid debug level '%s': expected 0 or 1", optarg);
-				return -EINVAL;
-			}
-			opts->text = optarg[0] == '1';
-			break;
-		case 'L':
-			if (parse_labels(optarg, opts) < 0)
-				return -EINVAL;
-			break;
-		case OPT_THREADCREATE:
-			opts->threadcreate = optarg;
-			break;
-		case OPT_DEBUG_DIR:
-			if (opts->ndebug_dirs == CP_MAX_DEBUG_DIRS) {
-				cp_error("too many --debug-dir options: at most %d", CP_MAX_DEBUG_DIRS);
-				return -EINVAL;
-			}
-			opts->debug_dirs[opts->ndebug_dirs++] = optarg;
-			break;
-		case OPT_DEBUGINFOD:
-			opts->debuginfod = true;
-			break;
-		case 'v':
-			cp_log_set_debug(true);
-			break;
-		case 'h':
+	while ((c = getopt_long(argc, argv, "+:" CP_PROFILE_SHORTOPTS "h", longopts, NULL)) != -1) {
+		r = cp_profile_opts_parse(&opts->profile, c, optarg);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
+		if (c == 'h') {
 			fputs(record_usage, stdout);
 			return 1;
-		case ':':
-			cp_error("option '%s' needs an argument", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			cp_error("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
 		}
+		return cp_option_error(c, argv);
 	}
 	if (optind >= argc) {
 		cp_error("no command given");
 		return -EINVAL;
 	}
-	if (!*opts->output) {
-		cp_error("the output file name is empty");
-		return -EINVAL;
-	}
 	opts->argv = argv + optind;
-	return 0;
+	return cp_profile_opts_check(&opts->profile);
 }
 
 static double elapsed_seconds(const struct timespec *since)
@@ -455,13 +278,13 @@ int cp_cmd_record(int argc, char **argv)
 		return r > 0 ? 0 : CP_EXIT_FAILURE;
 	}
 
-	r = cp_outfile_open(&out, opts.output);
+	r = cp_outfile_open(&out, opts.profile.output);
 	if (r < 0) {
-		cp_error("cannot write '%s': %s", opts.output, strerror(-r));
+		cp_error("cannot write '%s': %s", opts.profile.output, strerror(-r));
 		return CP_EXIT_FAILURE;
 	}
-	if (opts.threadcreate && (r = cp_outfile_open(&tc_out, opts.threadcreate)) < 0) {
-		cp_error("cannot write '%s': %s", opts.threadcreate, strerror(-r));
+	if (opts.profile.threadcreate && (r = cp_outfile_open(&tc_out, opts.profile.threadcreate)) < 0) {
+		cp_error("cannot write '%s': %s", opts.profile.threadcreate, strerror(-r));
 		cp_outfile_abort(&out);
 		return CP_EXIT_FAILURE;
 	}
@@ -480,17 +303,11 @@ int cp_cmd_record(int argc, char **argv)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		cp_debug("cannot become a child subreaper: %s", strerror(errno));
 
-	/* DEBUGINFOD_URLS in the environment is a request for debuginfod too. */
-	const char *urls = getenv("DEBUGINFOD_URLS");
-	struct cp_symbolizer_opts symz_opts = {
-		.debug_dirs = opts.debug_dirs,
-		.debug_path = getenv("CPROF_DEBUG_DIRS"),
-		.debuginfod = opts.debuginfod || (urls && *urls),
-	};
-	struct cp_sampler_opts sampler_opts = { .freq_hz = opts.freq_hz,
-						.callchain = opts.callchain,
-						.stack_size = opts.stack_size };
+	struct cp_symbolizer_opts symz_opts;
+	struct cp_sampler_opts sampler_opts;
 
+	cp_profile_opts_symbolizer(&opts.profile, &symz_opts);
+	cp_profile_opts_sampler(&opts.profile, &sampler_opts);
 	r = cp_symbolizer_new(&symz_opts, &symz);
 	if (r == 0)
 		r = cp_sampler_new(&sampler_opts, symz, &sampler);
@@ -542,11 +359,11 @@ int cp_cmd_record(int argc, char **argv)
 
 	double seconds = elapsed_seconds(&started_mono);
 	struct cp_cpu_profile_params params = {
-		.period_ns = 1000000000LL / opts.freq_hz,
+		.period_ns = 1000000000LL / opts.profile.freq_hz,
 		.time_nanos = (int64_t)started_real.tv_sec * 1000000000LL + started_real.tv_nsec,
 		.duration_nanos = (int64_t)(seconds * 1e9),
-		.label_pid = opts.label_pid,
-		.label_tid = opts.label_tid,
+		.label_pid = opts.profile.label_pid,
+		.label_tid = opts.profile.label_tid,
 	};
 
 	r = cp_cpu_profile_build(sampler, symz, &params, &prof);
@@ -554,17 +371,17 @@ int cp_cmd_record(int argc, char **argv)
 		cp_error("cannot build the profile: %s", strerror(-r));
 		goto out;
 	}
-	if (cp_commit_profile(prof, &out, opts.text) < 0)
+	if (cp_commit_profile(prof, &out, opts.profile.text) < 0)
 		goto out;
 	if (st.tracer && cp_threadcreate_commit(sampler, symz, params.time_nanos, &tc_out,
-						opts.text) < 0)
+						opts.profile.text) < 0)
 		goto out;
 	if (cp_log_debug_enabled())
 		debug_own_costs(&st);
-	if (!opts.quiet) {
-		struct cp_run_summary run = { opts.argv[0], opts.output, seconds };
+	if (!opts.profile.quiet) {
+		struct cp_run_summary run = { opts.argv[0], opts.profile.output, seconds };
 
-		cp_summary_print_profile(&run, sampler, symz, prof);
+		cp_summary_print(&run, sampler, symz, prof);
 	}
 
 	/* Stopped early: the command may have ended meanwhile. */

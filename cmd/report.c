@@ -365,12 +365,8 @@ static int parse_options(int argc, char **argv, struct report_opts *opts)
 		case 'h':
 			fputs(report_usage, stdout);
 			return 1;
-		case ':':
-			cp_error("option '%s' needs an argument", argv[optind - 1]);
-			return -EINVAL;
 		default:
-			cp_error("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+			return cp_option_error(c, argv);
 		}
 	}
 	if (optind != argc - 1) {

@@ -12,8 +12,8 @@
 /* Functions the report lists: enough to see where the time went. */
 #define SUMMARY_TOP 10
 
-void cp_summary_print_profile(const struct cp_run_summary *run, const struct cp_sampler *sampler,
-			      const struct cp_symbolizer *symz, const struct cp_profile *prof)
+void cp_summary_print(const struct cp_run_summary *run, const struct cp_sampler *sampler,
+		      const struct cp_symbolizer *symz, const struct cp_profile *prof)
 {
 	struct cp_sampler_stats st;
 	struct cp_symbolizer_stats sy;
@@ -60,10 +60,4 @@ void cp_summary_print_profile(const struct cp_run_summary *run, const struct cp_
 	}
 	fprintf(stderr, "cprof: wrote %s; view it with: go tool pprof -http=: %s\n", run->output,
 		run->output);
-}
-
-void cp_summary_print(const struct cp_run_summary *run, const struct cp_sampler *sampler,
-		      const struct cp_symbolizer *symz)
-{
-	cp_summary_print_profile(run, sampler, symz, NULL);
 }

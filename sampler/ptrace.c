@@ -569,14 +569,5 @@ int cp_sampler_trace_detach(struct cp_sampler *s)
 
 int cp_sampler_for_each_created(const struct cp_sampler *s, cp_stack_fn fn, void *arg)
 {
-	const struct cp_htab *table = &s->created.table;
-
-	for (size_t i = 0; i < table->cap; i++) {
-		const struct cp_stack *stack = table->slots[i].item;
-		int r;
-
-		if (stack && (r = fn(stack, arg)) != 0)
-			return r;
-	}
-	return 0;
+	return cp_stacks_for_each(&s->created, fn, arg);
 }

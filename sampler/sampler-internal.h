@@ -108,6 +108,8 @@ void cp_stacks_fini(struct cp_stacks *stacks);
 /* Count one sample of @period ns for the stack.  Return: 0 or -ENOMEM. */
 int cp_stacks_add(struct cp_stacks *stacks, pid_t pid, pid_t tid, const char *thread_name,
 		  const struct cp_frame *frames, uint32_t nframes, uint64_t period);
+/* Visit every stack; stop when @fn returns non-zero and return that. */
+int cp_stacks_for_each(const struct cp_stacks *stacks, cp_stack_fn fn, void *arg);
 
 /* --- a set of tids (attach.c) ------------------------------------------------- */
 

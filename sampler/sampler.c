@@ -531,16 +531,7 @@ int cp_sampler_fd(const struct cp_sampler *s)
 
 int cp_sampler_for_each_stack(const struct cp_sampler *s, cp_stack_fn fn, void *arg)
 {
-	const struct cp_htab *table = &s->stacks.table;
-
-	for (size_t i = 0; i < table->cap; i++) {
-		const struct cp_stack *stack = table->slots[i].item;
-		int r;
-
-		if (stack && (r = fn(stack, arg)) != 0)
-			return r;
-	}
-	return 0;
+	return cp_stacks_for_each(&s->stacks, fn, arg);
 }
 
 const struct cp_map *cp_sampler_main_map(const struct cp_sampler *s)

@@ -66,3 +66,15 @@ int cp_stacks_add(struct cp_stacks *stacks, pid_t pid, pid_t tid, const char *th
 	stack->period_sum += period;
 	return 0;
 }
+
+int cp_stacks_for_each(const struct cp_stacks *stacks, cp_stack_fn fn, void *arg)
+{
+	for (size_t i = 0; i < stacks->table.cap; i++) {
+		const struct cp_stack *stack = stacks->table.slots[i].item;
+		int r;
+
+		if (stack && (r = fn(stack, arg)) != 0)
+			return r;
+	}
+	return 0;
+}

@@ -9,6 +9,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
+#include <limits.h>
 #include <gelf.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -400,6 +401,25 @@ static void call_site(Dwarf_Die *die, const char **ret_file, int *ret_line)
 	*ret_file = dwarf_filesrc(files, file, NULL, NULL);
 }
 
+/*
+ * DWARF names source files relative to the unit's compilation directory
+ * ("../src/x.c" from a build directory).  A profile is read elsewhere and
+ * later, so give the whole path, as addr2line and gdb print it.  @buf
+ * holds the result until the next call; cp_symz_push_frame() interns it.
+ */
+static const char *full_path(Dwarf_Die *cudie, const char *file, char *buf, size_t size)
+{
+	Dwarf_Attribute mem;
+	const char *dir;
+
+	if (!file || file[0] == '/')
+		return file;
+	dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &mem));
+	if (!dir || snprintf(buf, size, "%s/%s", dir, file) >= (int)size)
+		return file;
+	return buf;
+}
+
 /* The address of the first instruction of a subprogram, in DWARF addresses. */
 static bool die_entry(Dwarf_Die *die, Dwarf_Addr *ret)
 {
@@ -657,6 +677,7 @@ static int resolve_dwarf(struct cp_symbolizer *symz, struct cp_module *mod, uint
 			 const char *elf_name, uint64_t elf_start)
 {
 	const char *file = NULL, *function, *system;
+	char path[PATH_MAX];
 	Dwarf_Die cudie, fn, *chain = NULL;
 	Dwarf_Addr bias, pc, entry;
 	int n = 0, line = 0, added = 0, r;
@@ -685,7 +706,8 @@ static int resolve_dwarf(struct cp_symbolizer *symz, struct cp_module *mod, uint
 		r = 0;
 		if (elf_name) {
 			symz->scratch.function_start = elf_start;
-			r = cp_symz_push_frame(symz, elf_name, elf_name, file, line, 0);
+			r = cp_symz_push_frame(symz, elf_name, elf_name,
+					       full_path(&cudie, file, path, sizeof(path)), line, 0);
 			r = r < 0 ? r : 1;
 		}
 		goto out;
@@ -694,7 +716,8 @@ static int resolve_dwarf(struct cp_symbolizer *symz, struct cp_module *mod, uint
 		if (dwarf_tag(&chain[i]) != DW_TAG_inlined_subroutine)
 			continue;
 		die_names(&chain[i], &function, &system);
-		r = cp_symz_push_frame(symz, function, system, file, line,
+		r = cp_symz_push_frame(symz, function, system,
+				       full_path(&cudie, file, path, sizeof(path)), line,
 				       die_decl_line(&chain[i]));
 		if (r < 0)
 			goto out;
@@ -708,7 +731,8 @@ static int resolve_dwarf(struct cp_symbolizer *symz, struct cp_module *mod, uint
 	if (!system || (elf_name && elf_start == symz->scratch.function_start &&
 			cp_demangle_is_mangled(elf_name) && !cp_demangle_is_mangled(system)))
 		function = system = elf_name;
-	r = cp_symz_push_frame(symz, function, system, file, line, die_decl_line(&chain[0]));
+	r = cp_symz_push_frame(symz, function, system, full_path(&cudie, file, path, sizeof(path)),
+			       line, die_decl_line(&chain[0]));
 	r = r < 0 ? r : added + 1;
 out:
 	free(chain);

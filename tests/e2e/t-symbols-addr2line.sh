@@ -5,8 +5,8 @@
 # debug file), the function, file:line and inline chain in the profile equal
 # what eu-addr2line -f -i prints.  Names are compared by their linkage name
 # (pprof -raw prints a differing system name in parentheses), as
-# eu-addr2line prints it; libc is compared with --relative, since cprof
-# keeps DWARF's relative file names as they are.
+# eu-addr2line prints it.  File names are whole paths: relative ones are
+# joined with the unit's compilation directory, as both tools print them.
 . "$(dirname "$0")/lib.sh"
 
 need_go
@@ -16,9 +16,7 @@ command -v readelf >/dev/null 2>&1 || skip "readelf not found (binutils)"
 checked=0
 disagreements=0
 
-# binutils' addr2line -f -i for FILE at ADDR as NAME@FILE:LINE|..., with
-# paths made relative to the compilation directory like eu-addr2line's
-# --relative when $3 asks for that (binutils prints them as DWARF has them).
+# binutils' addr2line -f -i for FILE at ADDR as NAME@FILE:LINE|...
 gnu_chain() {
 	addr2line -f -i -e "$1" "$2" | awk '
 	NR % 2 == 1 { nm = $0; next }
@@ -110,7 +108,7 @@ compare() {
 			# inlined more than once into the same caller (its own "inlined
 			# at" then contradicts the frame it prints next).  binutils'
 			# addr2line reads the same DWARF independently: it settles it.
-			gnu=$(gnu_chain "$file" "$a" "$3")
+			gnu=$(gnu_chain "$file" "$a")
 			echo "# $file $a"
 			echo "#   cprof:        $frames"
 			echo "#   eu-addr2line: $want"
@@ -135,7 +133,7 @@ compare "$T/split.prof" "$WORKLOADS/w-split" ""
 compare "$T/split.prof" "$WORKLOADS/libcpunwind.so" ""
 libc=$(sed -n '/^Mappings/,$p' "$T/split.prof.raw" | awk '$3 ~ /\/libc\.so\.6$/ { print $3; exit }')
 if [ -n "$libc" ] && grep -q ' __libc_start_call_main ' "$T/split.prof.raw"; then
-	compare "$T/split.prof" "$libc" --relative
+	compare "$T/split.prof" "$libc" ""
 fi
 
 run_cprof record -q -F 500 -o "$T/spin.prof" -- "$WORKLOADS/w-spin" 0.5
