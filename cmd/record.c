@@ -329,7 +329,7 @@ int cp_cmd_record(int argc, char **argv)
 		goto out;
 	}
 	/* --threadcreate: trace the corked child; what it creates is traced too. */
-	if (opts.threadcreate) {
+	if (opts.profile.threadcreate) {
 		r = cp_sampler_trace_seize(sampler, st.child);
 		if (r < 0) {
 			cp_error("cannot trace thread creation: %s: %s; writing the CPU profile only",
