@@ -554,6 +554,7 @@ int cp_cmd_attach(int argc, char **argv)
 		cp_perf_open_error(-r, cp_sampler_error(sampler));
 		goto out;
 	}
+	cp_prefetch_kernel_symbols(sampler, symz);
 	if (opts.profile.threadcreate) {
 		tracing = true;
 		for (size_t i = 0; i < opts.npids && tracing; i++) {

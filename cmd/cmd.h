@@ -131,6 +131,11 @@ void cp_profile_opts_sampler(const struct cp_profile_opts *opts, struct cp_sampl
 void cp_profile_opts_symbolizer(const struct cp_profile_opts *opts,
 				struct cp_symbolizer_opts *ret);
 
+/* Start reading kernel symbols in the background if @sampler has kernel
+ * samples, once its events are open. */
+struct cp_symbolizer;
+void cp_prefetch_kernel_symbols(const struct cp_sampler *sampler, struct cp_symbolizer *symz);
+
 /* Report getopt's ':' (missing argument) or '?' (unknown option) for the
  * option just read from @argv.  Return: -EINVAL. */
 int cp_option_error(int c, char *const argv[]);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Options that record and attach share, parsed in one place so that the
- * two subcommands accept exactly the same spellings and values, and the
- * getopt error messages every subcommand prints.
+ * What record and attach share: their options, parsed in one place so that
+ * both accept exactly the same spellings and values, and the steps of a
+ * session around the sampler; and the getopt errors every subcommand prints.
  */
 #include "config.h"
 
@@ -16,6 +16,7 @@
 #include "encode/profile.h"
 #include "lib/log.h"
 #include "lib/outfile.h"
+#include "sampler/sampler.h"
 #include "symbolize/symbolize.h"
 
 static unsigned int max_sample_rate(void)
@@ -212,4 +213,15 @@ int cp_commit_profile(struct cp_profile *prof, struct cp_outfile *out, bool text
 		cp_error("cannot write '%s': %s", path ? path : "the profile", strerror(-r));
 	free(path);
 	return r;
+}
+
+void cp_prefetch_kernel_symbols(const struct cp_sampler *sampler, struct cp_symbolizer *symz)
+{
+	struct cp_sampler_stats stats;
+
+	/* Read while the target runs: reading kallsyms takes ~0.1 s, which
+	 * would otherwise come after it exits, before the profile. */
+	cp_sampler_get_stats(sampler, &stats);
+	if (!stats.kernel_excluded)
+		cp_symbolizer_prefetch_kernel(symz);
 }

@@ -328,6 +328,7 @@ int cp_cmd_record(int argc, char **argv)
 		cp_perf_open_error(-r, cp_sampler_error(sampler));
 		goto out;
 	}
+	cp_prefetch_kernel_symbols(sampler, symz);
 	/* --threadcreate: trace the corked child; what it creates is traced too. */
 	if (opts.profile.threadcreate) {
 		r = cp_sampler_trace_seize(sampler, st.child);

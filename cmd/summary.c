@@ -49,6 +49,12 @@ void cp_summary_print(const struct cp_run_summary *run, const struct cp_sampler 
 		fprintf(stderr, "cprof: %" PRIu64 " of %" PRIu64
 				" mapped files could not be read; their frames keep raw addresses\n",
 			sy.modules_unreadable, sy.modules);
+	if (sy.lookups_fde)
+		fprintf(stderr, "cprof: %" PRIu64 " addresses outside any symbol were named after "
+				"the unwind entry that covers them (file+0xSTART)\n", sy.lookups_fde);
+	if (sy.names_mangled)
+		fprintf(stderr, "cprof: %" PRIu64 " mangled names could not be demangled and are "
+				"shown as they are\n", sy.names_mangled);
 	if (prof && cp_profile_nsamples(prof)) {
 		struct cp_value_type type =
 			cp_profile_sample_type(prof, cp_profile_default_sample_index(prof));

@@ -291,6 +291,10 @@ struct cp_map *cp_procs_add_map(struct cp_procs *procs, pid_t pid, uint64_t star
 		if (cp_symbolizer_open_file(procs->symz, path, build_id, build_id_len, pid,
 					    &init.module) < 0)
 			return NULL;
+	} else if (!*path || strcmp(path, "//anon") == 0 || strncmp(path, "[anon:", 6) == 0) {
+		/* Anonymous code is a JIT's, which may name it in a perf map. */
+		if (cp_symbolizer_perf_map(procs->symz, pid, &init.module) < 0)
+			return NULL;
 	}
 	if (init.module)
 		init.has_bias = cp_module_load_bias(init.module, init.start, init.pgoff,
@@ -333,8 +337,6 @@ static void fill_from_procfs(struct cp_procs *procs, struct cp_proc *proc)
 		char *name = line + name_at;
 
 		name[strcspn(name, "\n")] = '\0';
-		if (!*name)
-			continue;
 		size_t i = first_ending_after(proc, start);
 
 		if (i < proc->nmaps && proc->maps[i]->start < end)

@@ -266,7 +266,10 @@ static int handle_mmap2(struct cp_sampler *s, const struct perf_event_header *hd
 
 	if (!map)
 		return -ENOMEM;
-	if (!s->main_map && (pid_t)rec->pid == s->root_pid && map->module)
+	/* The first file the exec maps is the program; anonymous code (a JIT's,
+	 * named by its perf map) never is. */
+	if (!s->main_map && (pid_t)rec->pid == s->root_pid && map->module &&
+	    rec->filename[0] == '/' && rec->filename[1] != '/')
 		s->main_map = map;
 	return 0;
 }

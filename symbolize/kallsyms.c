@@ -4,12 +4,19 @@
  * an array sorted by address.  kallsyms gives no sizes, so a symbol extends
  * to the next one; names are copied into the string pool only when a lookup
  * returns them, as most of the ~100k text symbols never are.
+ *
+ * The kernel takes ~100 ms to format the file, and the first kernel lookup
+ * comes after the profiled program ended, when the user waits for the
+ * profile: cp_kallsyms_prefetch() has a thread read it while the program
+ * still runs.
  */
 #include "config.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,8 +138,39 @@ out:
 	return r;
 }
 
+static void *load_thread(void *arg)
+{
+	struct kallsyms *ks = arg;
+
+	ks->thread_r = load(ks, "/proc/kallsyms");
+	return NULL;
+}
+
+void cp_kallsyms_prefetch(struct kallsyms *ks)
+{
+	sigset_t all, old;
+
+	if (ks->loaded || ks->reading)
+		return;
+	/* Signals are the main thread's business: the thread takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ks->reading = pthread_create(&ks->thread, NULL, load_thread, ks) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Wait for the thread started by cp_kallsyms_prefetch().  Return: its result. */
+static int join(struct kallsyms *ks)
+{
+	ks->reading = false;
+	pthread_join(ks->thread, NULL);
+	return ks->thread_r;
+}
+
 void cp_kallsyms_fini(struct kallsyms *ks)
 {
+	if (ks->reading)
+		join(ks);
 	free(ks->syms);
 	free(ks->names);
 	memset(ks, 0, sizeof(*ks));
@@ -144,7 +182,7 @@ int cp_kallsyms_resolve(struct cp_symbolizer *symz, uint64_t addr)
 	size_t lo = 0, hi;
 
 	if (!ks->loaded) {
-		int r = load(ks, "/proc/kallsyms");
+		int r = ks->reading ? join(ks) : load(ks, "/proc/kallsyms");
 
 		if (r < 0)
 			cp_debug("cannot read /proc/kallsyms: %s", strerror(-r));

@@ -93,6 +93,7 @@ void cp_module_free(struct cp_module *mod)
 	if (!mod)
 		return;
 	cp_module_close_elf(mod);
+	cp_perf_map_free(mod->perf_map);
 	/* The cached results themselves live in the symbolizer's arena. */
 	cp_htab_fini(&mod->cache);
 	free(mod);
@@ -864,7 +865,8 @@ int cp_module_load_bias(const struct cp_module *mod, uint64_t map_start, uint64_
 	uint64_t page_mask = ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
 	const struct module_segment *best = NULL;
 
-	if (mod->kind == MODULE_KERNEL) {
+	/* The kernel's and a JIT's addresses are absolute. */
+	if (mod->kind == MODULE_KERNEL || mod->kind == MODULE_PERF_MAP) {
 		*ret_bias = 0;
 		return 0;
 	}

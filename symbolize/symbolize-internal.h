@@ -6,12 +6,15 @@
  *              per-address result cache, and the strings it hands out
  * module.c     one ELF module: a private Dwfl, its load segments, and the
  *              resolution of an address through ELF symbols and DWARF
- * kallsyms.c   the kernel module: /proc/kallsyms as a sorted array
+ * kallsyms.c   the kernel module: /proc/kallsyms as a sorted array, possibly
+ *              read on a thread of its own while the program runs
+ * perf-map.c   JIT code: the symbols a JIT lists in /tmp/perf-PID.map
  */
 #ifndef CP_SYMBOLIZE_INTERNAL_H
 #define CP_SYMBOLIZE_INTERNAL_H
 
 #include <elfutils/libdwfl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +27,7 @@
 enum module_kind {
 	MODULE_ELF,    /* a file or the vdso, resolved through its own Dwfl */
 	MODULE_KERNEL, /* resolved through kallsyms */
+	MODULE_PERF_MAP, /* a process's JIT code, through /tmp/perf-PID.map */
 };
 
 /* A function symbol.  The name points into libelf's copy of the string
@@ -39,6 +43,7 @@ struct module_segment {
 };
 
 struct unit_range;
+struct perf_map;
 
 struct cp_module {
 	struct cp_module *next; /* the symbolizer's list of all modules */
@@ -83,7 +88,28 @@ struct cp_module {
 	size_t eh_hdr_count;
 	uint64_t eh_hdr_vaddr;
 
+	struct perf_map *perf_map; /* MODULE_PERF_MAP only */
+
 	struct cp_htab cache; /* struct symz_entry by address */
+};
+
+/* A JIT function; names are offsets into perf_map.names. */
+struct jit_sym {
+	uint64_t addr, size;
+	size_t name;
+	size_t seq; /* line number: of two symbols at one address the later wins */
+};
+
+struct perf_map {
+	pid_t pid;
+	int fd;          /* -1 until the file is found */
+	bool loaded;     /* a lookup has read it */
+	uint64_t parsed; /* bytes read so far: complete lines only */
+	size_t nlines;
+	struct jit_sym *syms; /* sorted by address, one per address */
+	size_t len, cap;
+	char *names;
+	size_t names_len, names_cap;
 };
 
 /* One kernel text symbol; names are offsets into kallsyms.names. */
@@ -94,6 +120,11 @@ struct ksym {
 
 struct kallsyms {
 	bool loaded;
+	/* Being read by @thread, which alone touches the fields below until
+	 * it is joined; @thread_r is its load()'s result. */
+	bool reading;
+	pthread_t thread;
+	int thread_r;
 	struct ksym *syms; /* sorted by address, one per address */
 	size_t len;
 	char *names;
@@ -117,6 +148,7 @@ struct cp_symbolizer {
 	struct cp_htab by_build_id; /* struct cp_module, keyed by interned hex */
 	struct cp_htab by_inode;    /* struct inode_key */
 	struct cp_htab by_path;	    /* unreadable modules without a build-id */
+	struct cp_htab perf_maps;   /* MODULE_PERF_MAP modules, keyed by pid */
 	struct cp_module *vdso, *kernel;
 	struct kallsyms kallsyms;
 	struct frame_buf scratch;
@@ -182,10 +214,27 @@ int cp_vdso_copy(void);
  * /proc/kallsyms on first use.  Return: 0 or -ENOMEM. */
 int cp_kallsyms_resolve(struct cp_symbolizer *symz, uint64_t addr);
 
+/* Start reading /proc/kallsyms on a thread, unless it is read already. */
+void cp_kallsyms_prefetch(struct kallsyms *ks);
+
+/* Wait for the thread, if any, and free everything.  Accepts a zeroed @ks. */
 void cp_kallsyms_fini(struct kallsyms *ks);
 
 /* The running kernel's build-id, from /sys/kernel/notes, as interned hex.
  * Return: 0 (*ret NULL when there is none) or -ENOMEM. */
 int cp_kernel_build_id(struct cp_symbolizer *symz, const char **ret);
+
+/* perf-map.c */
+
+/* The JIT map module of @pid, trying to open its file.  Return: 0 or -ENOMEM. */
+int cp_perf_map_new(struct cp_symbolizer *symz, pid_t pid, struct cp_module **ret);
+
+/* Open @mod's file if it was not found before. */
+void cp_perf_map_open(struct cp_module *mod);
+
+void cp_perf_map_free(struct perf_map *pm);
+
+/* Resolve the absolute address @addr into symz->scratch.  Return: 0 or -ENOMEM. */
+int cp_perf_map_resolve(struct cp_symbolizer *symz, struct cp_module *mod, uint64_t addr);
 
 #endif

@@ -327,7 +327,7 @@ int cp_symz_find_debuginfo(Dwfl_Module *dwmod, void **userdata, const char *modn
 			   GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
 	struct cp_symbolizer *symz = *userdata;
-	struct saved_env urls, timeout;
+	struct saved_env urls, timeout, retries;
 	struct timespec t0, t1;
 	const char *wait;
 	int fd;
@@ -338,6 +338,11 @@ int cp_symz_find_debuginfo(Dwfl_Module *dwmod, void **userdata, const char *modn
 		free(urls.value);
 		return -1;
 	}
+	if (env_save(&retries, "DEBUGINFOD_RETRY_LIMIT") < 0) {
+		free(urls.value);
+		free(timeout.value);
+		return -1;
+	}
 	if (!symz->debuginfod) {
 		unsetenv("DEBUGINFOD_URLS");
 	} else {
@@ -346,6 +351,10 @@ int cp_symz_find_debuginfo(Dwfl_Module *dwmod, void **userdata, const char *modn
 		/* libdebuginfod waits 90 s by default for a silent server. */
 		if (!timeout.value)
 			setenv("DEBUGINFOD_TIMEOUT", "10", 1);
+		/* ... and asks twice more after a timeout: three waits, where
+		 * one tells already that the server is not answering. */
+		if (!retries.value)
+			setenv("DEBUGINFOD_RETRY_LIMIT", "0", 1);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fd = dwfl_standard_find_debuginfo(dwmod, userdata, modname, base, file_name,
@@ -361,6 +370,7 @@ int cp_symz_find_debuginfo(Dwfl_Module *dwmod, void **userdata, const char *modn
 	}
 	env_restore(&urls);
 	env_restore(&timeout);
+	env_restore(&retries);
 	return fd;
 }
 
@@ -383,6 +393,7 @@ void cp_symbolizer_free(struct cp_symbolizer *symz)
 	cp_htab_fini(&symz->by_build_id);
 	cp_htab_fini(&symz->by_inode);
 	cp_htab_fini(&symz->by_path);
+	cp_htab_fini(&symz->perf_maps);
 	cp_htab_fini(&symz->demangled);
 	cp_demangler_fini(&symz->demangler);
 	free(symz->scratch.frames);
@@ -673,6 +684,35 @@ int cp_symbolizer_kernel(struct cp_symbolizer *symz, struct cp_module **ret)
 	return 0;
 }
 
+static bool perf_map_eq(const void *item, const void *key)
+{
+	return ((const struct cp_module *)item)->perf_map->pid == *(const pid_t *)key;
+}
+
+int cp_symbolizer_perf_map(struct cp_symbolizer *symz, pid_t pid, struct cp_module **ret)
+{
+	uint64_t hash = cp_hash_mix((uint64_t)pid);
+	struct cp_module *mod = cp_htab_find(&symz->perf_maps, hash, &pid, perf_map_eq);
+	int r;
+
+	if (mod) {
+		/* Each new mapping of JIT code is another chance to catch a
+		 * map the JIT wrote after its first one. */
+		cp_perf_map_open(mod);
+		*ret = mod;
+		return 0;
+	}
+	r = cp_perf_map_new(symz, pid, &mod);
+	if (r < 0)
+		return r;
+	adopt(symz, mod, true);
+	r = cp_htab_insert(&symz->perf_maps, hash, mod);
+	if (r < 0)
+		return r;
+	*ret = mod;
+	return 0;
+}
+
 static bool entry_eq(const void *item, const void *key)
 {
 	return ((const struct symz_entry *)item)->addr == *(const uint64_t *)key;
@@ -693,8 +733,17 @@ int cp_symbolizer_lookup(struct cp_symbolizer *symz, struct cp_module *mod, uint
 
 	symz->scratch.len = 0;
 	symz->scratch.function_start = 0;
-	r = mod->kind == MODULE_KERNEL ? cp_kallsyms_resolve(symz, addr)
-				       : cp_module_resolve(symz, mod, addr);
+	switch (mod->kind) {
+	case MODULE_KERNEL:
+		r = cp_kallsyms_resolve(symz, addr);
+		break;
+	case MODULE_PERF_MAP:
+		r = cp_perf_map_resolve(symz, mod, addr);
+		break;
+	default:
+		r = cp_module_resolve(symz, mod, addr);
+		break;
+	}
 	if (r < 0)
 		return r;
 
@@ -718,6 +767,11 @@ int cp_symbolizer_lookup(struct cp_symbolizer *symz, struct cp_module *mod, uint
 		symz->stats.lookups_unresolved++;
 	*ret = &entry->sym;
 	return 0;
+}
+
+void cp_symbolizer_prefetch_kernel(struct cp_symbolizer *symz)
+{
+	cp_kallsyms_prefetch(&symz->kallsyms);
 }
 
 void cp_symbolizer_get_stats(const struct cp_symbolizer *symz, struct cp_symbolizer_stats *ret)

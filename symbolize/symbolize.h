@@ -40,7 +40,7 @@ struct cp_symbolizer_opts {
 	 * Whether debuginfod servers may be asked for debug info that is not
 	 * on this machine: those in DEBUGINFOD_URLS, else those listed in the
 	 * *.urls files of /etc/debuginfod, with DEBUGINFOD_TIMEOUT (default
-	 * 10 s).
+	 * 10 s) and DEBUGINFOD_RETRY_LIMIT (default 0: no retry).
 	 * When false no server is contacted, whatever the environment says.
 	 */
 	bool debuginfod;
@@ -95,6 +95,28 @@ int cp_symbolizer_vdso(struct cp_symbolizer *symz, struct cp_module **ret);
  */
 int cp_symbolizer_kernel(struct cp_symbolizer *symz, struct cp_module **ret);
 
+/*
+ * cp_symbolizer_prefetch_kernel() - start reading /proc/kallsyms now, on a
+ * thread of its own, so that the first kernel lookup need not wait the
+ * ~100 ms the kernel takes to list its symbols.  The thread touches nothing
+ * but the kernel's symbol table; the first kernel lookup or
+ * cp_symbolizer_free() waits for it.  Without a thread, the table is read
+ * at the first kernel lookup as before.
+ */
+void cp_symbolizer_prefetch_kernel(struct cp_symbolizer *symz);
+
+/*
+ * cp_symbolizer_perf_map() - the module for the anonymous executable
+ * mappings of process @pid: JIT code, named by the JIT in /tmp/perf-PID.map
+ * (perf's convention: "START SIZE name" lines, hex).  One module per pid;
+ * its addresses are absolute (load bias 0).  The file is opened now, as the
+ * JIT may delete it when it exits, and read at the first lookup; a lookup
+ * that misses reads the lines appended since.  Files that are not regular,
+ * or owned by another user than root, cprof's or the process's, are ignored.
+ * Return: 0 or -ENOMEM.  Without a map the module resolves nothing.
+ */
+int cp_symbolizer_perf_map(struct cp_symbolizer *symz, pid_t pid, struct cp_module **ret);
+
 /* One frame of a lookup result: a function, or an inlined call in it. */
 struct cp_symbol_frame {
 	const char *function;    /* demangled name; NULL: unknown */
@@ -126,6 +148,7 @@ int cp_symbolizer_lookup(struct cp_symbolizer *symz, struct cp_module *mod, uint
  * cp_module_load_bias() - the bias to subtract from runtime addresses of the
  * mapping [@map_start, ...) that maps @mod's file at offset @pgoff, found
  * through the PT_LOAD segment that covers @pgoff.
+ * A module of absolute addresses (kernel, JIT map) has bias 0.
  * Return: 0, or -ENOENT when no segment covers @pgoff or the module has no
  * ELF (then the caller keeps runtime addresses unresolved).
  */

@@ -5,6 +5,7 @@
 #    time_nanos/duration_nanos of the window; the program keeps running and
 #    finishes normally (its ticks continue after the detach);
 #  - until SIGTERM: the profile is written at once, the program runs on;
+#  - cprof killed with SIGKILL, even while tracing: the program runs on;
 #  - until the program exits: cprof notices and writes the profile.
 . "${abs_top_srcdir}/tests/e2e/lib.sh"
 
@@ -87,7 +88,27 @@ grep -q cp_w_busy_leaf "$p.folded" || fail "no cp_w_busy_leaf after SIGTERM"
 kill -TERM "$wpid"
 wait "$wpid"
 
-# 3. The program exits first: cprof stops by itself.
+# 3. cprof killed with SIGKILL, also as a tracer (--threadcreate): the
+#    program is neither stopped nor harmed, and finishes normally.
+start_workload 3
+echo "+ cprof attach -p $wpid --threadcreate=$T/tc.prof -o $T/k.prof & (then SIGKILL)"
+"$CPROF" attach -p "$wpid" --threadcreate="$T/tc.prof" -o "$T/k.prof" >"$T/out" 2>"$T/err" &
+cpid=$!
+forget_later "$cpid"
+sleep 1
+kill -KILL "$cpid"
+wait "$cpid" 2>/dev/null
+sleep 0.3
+case $(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$wpid/status") in
+T | t) fail "the program was left stopped by a killed cprof" ;;
+esac
+[ ! -e "$T/k.prof" ] || fail "a killed cprof left a profile (it cannot have been whole)"
+wait "$wpid"
+wrc=$?
+[ "$wrc" = 0 ] || fail "the program exited $wrc after cprof was killed"
+grep -q '^done ' "$T/wout" || fail "the program did not finish after cprof was killed"
+
+# 4. The program exits first: cprof stops by itself.
 start_workload 1.5
 p=$T/exit.prof
 t0=$(now_ms)

@@ -206,14 +206,14 @@ TEST(proc_new_mapping_cuts_older_ones)
 	const struct cp_map *m;
 	struct cp_proc *proc;
 
-	/* "//anon" mappings need no symbolizer. */
+	/* Mappings of neither a file nor anonymous code ("[heap]") need no symbolizer. */
 	cp_procs_init(&procs, NULL);
-	CHECK(cp_procs_add_map(&procs, 7, 0x1000, 0x9000, 0, "//anon", NULL, 0));
+	CHECK(cp_procs_add_map(&procs, 7, 0x1000, 0x9000, 0, "[heap]", NULL, 0));
 	const struct cp_map *old = cp_procs_lookup(&procs, cp_procs_get(&procs, 7), 0x1000);
 
 	CHECK(old);
 	/* Map over the middle: the old one survives as two trimmed pieces. */
-	CHECK(cp_procs_add_map(&procs, 7, 0x4000, 0x2000, 0x100000, "//anon", NULL, 0));
+	CHECK(cp_procs_add_map(&procs, 7, 0x4000, 0x2000, 0x100000, "[heap]", NULL, 0));
 	proc = cp_procs_get(&procs, 7);
 	proc->procfs_tried = true;
 	CHECK_EQ(proc->nmaps, 3);

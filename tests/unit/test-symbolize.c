@@ -594,6 +594,127 @@ TEST(kernel)
 	return 0;
 }
 
+/* Kernel symbols read on a thread give the same answers; a symbolizer freed
+ * while the thread still reads waits for it. */
+TEST(kernel_prefetch)
+{
+	uint64_t addr = kallsyms_addr("schedule");
+	struct cp_symbolizer *symz;
+	struct cp_module *mod;
+	const struct cp_symbol *sym;
+
+	CHECK_OK(cp_symbolizer_new(NULL, &symz));
+	cp_symbolizer_prefetch_kernel(symz);
+	cp_symbolizer_free(symz);
+
+	CHECK_OK(cp_symbolizer_new(NULL, &symz));
+	cp_symbolizer_prefetch_kernel(symz);
+	cp_symbolizer_prefetch_kernel(symz);
+	CHECK_OK(cp_symbolizer_kernel(symz, &mod));
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, addr ? addr + 5 : 0xffffffff81000000, &sym));
+	if (addr) {
+		CHECK_STREQ(frame_name(sym, 0), "schedule");
+		CHECK_EQ(sym->function_start, addr);
+	} else {
+		CHECK_EQ(sym->nframes, 0);
+	}
+	/* Read already: nothing more to start. */
+	cp_symbolizer_prefetch_kernel(symz);
+	cp_symbolizer_free(symz);
+	return 0;
+}
+
+static int append_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "a");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+/*
+ * A JIT's perf map: both address spellings, names with spaces, a later line
+ * that replaces an earlier one, lines to skip, lines appended after the
+ * first read, a line not yet complete, and the file deleted before the
+ * first lookup.  This process plays the JIT: the map is /tmp/perf-OURPID.map.
+ */
+TEST(perf_map)
+{
+	char path[64];
+	struct cp_symbolizer *symz;
+	struct cp_module *mod, *again;
+	const struct cp_symbol *sym;
+	struct cp_symbolizer_stats stats;
+	uint64_t bias;
+
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+	unlink(path);
+	CHECK_OK(append_file(path, "1000 100 LazyCompile:~fib /srv/app.js:3\n"
+				   "0x2000 0x10 _ZN3foo3barEv\n"
+				   "nonsense\n"
+				   "3000 0 zero_sized\n"
+				   "4000 20 old_code\n"
+				   "4000 30 new_code\n"));
+	CHECK_OK(cp_symbolizer_new(NULL, &symz));
+	CHECK_OK(cp_symbolizer_perf_map(symz, getpid(), &mod));
+	CHECK_OK(cp_symbolizer_perf_map(symz, getpid(), &again));
+	CHECK(mod == again);
+	CHECK_STREQ(cp_module_path(mod), path);
+	CHECK(!cp_module_has_dwarf(mod));
+	CHECK(cp_module_build_id(mod) == NULL);
+	CHECK_OK(cp_module_load_bias(mod, 0x7f0000000000, 0x7f0000000, &bias));
+	CHECK_EQ(bias, 0);
+	/* Opened when the module was made: the JIT may delete it at exit. */
+	CHECK_EQ(unlink(path), 0);
+
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x10ff, &sym));
+	CHECK_STREQ(frame_name(sym, 0), "LazyCompile:~fib /srv/app.js:3");
+	CHECK_EQ(sym->function_start, 0x1000);
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x1100, &sym));
+	CHECK_EQ(sym->nframes, 0);
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x2004, &sym));
+	CHECK_STREQ(frame_name(sym, 0), "foo::bar");
+	CHECK_STREQ(sym->frames[0].system_name, "_ZN3foo3barEv");
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x3000, &sym));
+	CHECK_EQ(sym->nframes, 0);
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x4025, &sym));
+	CHECK_STREQ(frame_name(sym, 0), "new_code");
+
+	/* The JIT appends: a miss reads the new lines, but not a line still
+	 * being written. */
+	cp_symbolizer_free(symz);
+	CHECK_OK(append_file(path, "5000 10 early\n"));
+	CHECK_OK(cp_symbolizer_new(NULL, &symz));
+	CHECK_OK(cp_symbolizer_perf_map(symz, getpid(), &mod));
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x5000, &sym));
+	CHECK_STREQ(frame_name(sym, 0), "early");
+	CHECK_OK(append_file(path, "6000 10 late\n7000 10 half"));
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x6008, &sym));
+	CHECK_STREQ(frame_name(sym, 0), "late");
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x7000, &sym));
+	CHECK_EQ(sym->nframes, 0);
+	CHECK_OK(append_file(path, "_written\n"));
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x7001, &sym));
+	CHECK_STREQ(frame_name(sym, 0), "half_written");
+	/* Earlier results stay. */
+	CHECK_OK(cp_symbolizer_lookup(symz, mod, 0x5000, &sym));
+	CHECK_STREQ(frame_name(sym, 0), "early");
+	unlink(path);
+
+	/* Another process without a map: a module that names nothing. */
+	CHECK_OK(cp_symbolizer_perf_map(symz, 1, &again));
+	CHECK(again != mod);
+	CHECK_OK(cp_symbolizer_lookup(symz, again, 0x5000, &sym));
+	CHECK_EQ(sym->nframes, 0);
+	cp_symbolizer_get_stats(symz, &stats);
+	CHECK_EQ(stats.modules, 2);
+	CHECK_EQ(stats.modules_unreadable, 0);
+	cp_symbolizer_free(symz);
+	return 0;
+}
+
 /*
  * A minimal ELF file of @type with three PT_LOAD segments laid out as a
  * linker does: read-only headers, text, and data whose file offset is not
