@@ -529,19 +529,8 @@ int cp_cmd_attach(int argc, char **argv)
 		goto out;
 	}
 
-	struct cp_symbolizer_opts symz_opts;
-	struct cp_sampler_opts sampler_opts;
-
-	cp_profile_opts_symbolizer(&opts.profile, &symz_opts);
-	cp_profile_opts_sampler(&opts.profile, &sampler_opts);
-
-	r = cp_symbolizer_new(&symz_opts, &symz);
-	if (r == 0)
-		r = cp_sampler_new(&sampler_opts, symz, &sampler);
-	if (r < 0) {
-		cp_error("cannot start: %s", strerror(-r));
+	if (cp_session_new(&opts.profile, &symz, &sampler) < 0)
 		goto out;
-	}
 
 	uint64_t started_real = now_ns(CLOCK_REALTIME), started = now_ns(CLOCK_MONOTONIC);
 

@@ -131,6 +131,14 @@ void cp_profile_opts_sampler(const struct cp_profile_opts *opts, struct cp_sampl
 void cp_profile_opts_symbolizer(const struct cp_profile_opts *opts,
 				struct cp_symbolizer_opts *ret);
 
+/*
+ * cp_session_new() - the symbolizer and the sampler @opts asks for; the
+ * caller frees both (also after a failure: whichever was made).
+ * Return: 0 or -errno (reported).
+ */
+int cp_session_new(const struct cp_profile_opts *opts, struct cp_symbolizer **ret_symz,
+		   struct cp_sampler **ret_sampler);
+
 /* Start reading kernel symbols in the background if @sampler has kernel
  * samples, once its events are open. */
 struct cp_symbolizer;

@@ -275,18 +275,12 @@ int cp_cmd_dump(int argc, char **argv)
 		}
 	}
 
-	struct cp_symbolizer_opts symz_opts = { 0 };
-	struct cp_sampler_opts sampler_opts = { .freq_hz = 100,
-						.callchain = CP_CALLCHAIN_DWARF,
-						.stack_size = CP_STACK_SIZE_DEFAULT };
+	/* No sampling: the defaults only choose DWARF unwinding. */
+	struct cp_profile_opts defaults;
 
-	r = cp_symbolizer_new(&symz_opts, &symz);
-	if (r == 0)
-		r = cp_sampler_new(&sampler_opts, symz, &sampler);
-	if (r < 0) {
-		cp_error("cannot start: %s", strerror(-r));
+	cp_profile_opts_init(&defaults);
+	if (cp_session_new(&defaults, &symz, &sampler) < 0)
 		goto out;
-	}
 	clock_gettime(CLOCK_REALTIME, &when);
 	r = cp_sampler_snapshot(sampler, opts.pid);
 	if (r == -EPERM || r == -EACCES || r == -ESRCH) {

@@ -225,3 +225,20 @@ void cp_prefetch_kernel_symbols(const struct cp_sampler *sampler, struct cp_symb
 	if (!stats.kernel_excluded)
 		cp_symbolizer_prefetch_kernel(symz);
 }
+
+int cp_session_new(const struct cp_profile_opts *opts, struct cp_symbolizer **ret_symz,
+		   struct cp_sampler **ret_sampler)
+{
+	struct cp_symbolizer_opts symz_opts;
+	struct cp_sampler_opts sampler_opts;
+	int r;
+
+	cp_profile_opts_symbolizer(opts, &symz_opts);
+	cp_profile_opts_sampler(opts, &sampler_opts);
+	r = cp_symbolizer_new(&symz_opts, ret_symz);
+	if (r == 0)
+		r = cp_sampler_new(&sampler_opts, *ret_symz, ret_sampler);
+	if (r < 0)
+		cp_error("cannot start: %s", strerror(-r));
+	return r;
+}

@@ -303,18 +303,8 @@ int cp_cmd_record(int argc, char **argv)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		cp_debug("cannot become a child subreaper: %s", strerror(errno));
 
-	struct cp_symbolizer_opts symz_opts;
-	struct cp_sampler_opts sampler_opts;
-
-	cp_profile_opts_symbolizer(&opts.profile, &symz_opts);
-	cp_profile_opts_sampler(&opts.profile, &sampler_opts);
-	r = cp_symbolizer_new(&symz_opts, &symz);
-	if (r == 0)
-		r = cp_sampler_new(&sampler_opts, symz, &sampler);
-	if (r < 0) {
-		cp_error("cannot start: %s", strerror(-r));
+	if (cp_session_new(&opts.profile, &symz, &sampler) < 0)
 		goto out;
-	}
 
 	r = cp_target_spawn(opts.argv, &original, &target);
 	if (r < 0) {
