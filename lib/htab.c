@@ -63,6 +63,41 @@ int cp_htab_insert(struct cp_htab *tab, uint64_t hash, void *item)
 	return 0;
 }
 
+/*
+ * Linear probing needs no tombstones: after emptying a slot, later items of
+ * the same probe run move back into the gap unless that would put them
+ * before their home slot.
+ */
+void *cp_htab_remove(struct cp_htab *tab, uint64_t hash, const void *key, cp_htab_eq_fn eq)
+{
+	if (!tab->cap)
+		return NULL;
+
+	size_t mask = tab->cap - 1, i = hash & mask;
+
+	while (tab->slots[i].item &&
+	       !(tab->slots[i].hash == hash && eq(tab->slots[i].item, key)))
+		i = (i + 1) & mask;
+
+	void *item = tab->slots[i].item;
+	size_t gap = i;
+
+	if (!item)
+		return NULL;
+	for (size_t j = (i + 1) & mask; tab->slots[j].item; j = (j + 1) & mask) {
+		size_t home = tab->slots[j].hash & mask;
+
+		/* Move j into the gap unless its home lies in (gap, j], cyclically. */
+		if (((j - home) & mask) >= ((j - gap) & mask)) {
+			tab->slots[gap] = tab->slots[j];
+			gap = j;
+		}
+	}
+	tab->slots[gap] = (struct cp_htab_slot){ 0, NULL };
+	tab->len--;
+	return item;
+}
+
 void cp_htab_fini(struct cp_htab *tab)
 {
 	free(tab->slots);

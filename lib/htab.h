@@ -40,6 +40,12 @@ void *cp_htab_find(const struct cp_htab *tab, uint64_t hash, const void *key, cp
  */
 int cp_htab_insert(struct cp_htab *tab, uint64_t hash, void *item);
 
+/*
+ * cp_htab_remove() - take the item equal to @key out of the table.
+ * Return: the item (still the caller's to free), or NULL if there is none.
+ */
+void *cp_htab_remove(struct cp_htab *tab, uint64_t hash, const void *key, cp_htab_eq_fn eq);
+
 /* Free the slot array; items stay the caller's. */
 void cp_htab_fini(struct cp_htab *tab);
 

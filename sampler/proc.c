@@ -44,16 +44,20 @@ static void proc_clear_threads(struct cp_proc *proc)
 	cp_htab_fini(&proc->threads);
 }
 
+static void proc_free(struct cp_proc *proc)
+{
+	proc_clear_threads(proc);
+	free(proc->maps);
+	free(proc);
+}
+
 void cp_procs_fini(struct cp_procs *procs)
 {
 	for (size_t i = 0; i < procs->procs.cap; i++) {
 		struct cp_proc *proc = procs->procs.slots[i].item;
 
-		if (!proc)
-			continue;
-		proc_clear_threads(proc);
-		free(proc->maps);
-		free(proc);
+		if (proc)
+			proc_free(proc);
 	}
 	cp_htab_fini(&procs->procs);
 	for (size_t i = 0; i < procs->nall_maps; i++)
@@ -162,6 +166,27 @@ int cp_procs_new_thread(struct cp_procs *procs, pid_t pid, pid_t tid, pid_t ptid
 		return -ENOMEM;
 	thread->name = name;
 	return 0;
+}
+
+/*
+ * Without this a long profile of a program that keeps starting short-lived
+ * threads or processes would grow for ever.  The stacks already recorded
+ * keep what they need: thread names live in the pool, maps in all_maps.
+ */
+void cp_procs_exit(struct cp_procs *procs, pid_t pid, pid_t tid)
+{
+	uint64_t phash = cp_hash_mix((uint64_t)pid);
+	struct cp_proc *proc = cp_htab_find(&procs->procs, phash, &pid, proc_eq);
+
+	if (!proc)
+		return;
+	free(cp_htab_remove(&proc->threads, cp_hash_mix((uint64_t)tid), &tid, thread_eq));
+	if (tid == pid)
+		proc->leader_exited = true;
+	if (proc->leader_exited && proc->threads.len == 0) {
+		cp_htab_remove(&procs->procs, phash, &pid, proc_eq);
+		proc_free(proc);
+	}
 }
 
 void cp_procs_exec(struct cp_procs *procs, pid_t pid)

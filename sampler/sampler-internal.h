@@ -30,6 +30,7 @@ struct cp_proc {
 	struct cp_htab threads; /* items: struct cp_thread */
 	const char *name;       /* process name, for threads not seen yet */
 	bool procfs_tried;      /* /proc/PID/maps was read to fill gaps */
+	bool leader_exited;     /* the main thread is gone; others may run on */
 };
 
 struct cp_procs {
@@ -53,6 +54,9 @@ struct cp_proc *cp_procs_find(const struct cp_procs *procs, pid_t pid);
 int cp_procs_fork(struct cp_procs *procs, pid_t ppid, pid_t pid, pid_t parent_tid);
 /* A new thread @tid of @pid, named like its creator @ptid. */
 int cp_procs_new_thread(struct cp_procs *procs, pid_t pid, pid_t tid, pid_t ptid);
+/* Thread @tid of @pid exited: forget it, and the process once its main
+ * thread and every other thread it had are gone. */
+void cp_procs_exit(struct cp_procs *procs, pid_t pid, pid_t tid);
 /* @pid exec'd: its address space is new. */
 void cp_procs_exec(struct cp_procs *procs, pid_t pid);
 int cp_procs_set_name(struct cp_procs *procs, pid_t pid, pid_t tid, const char *name);

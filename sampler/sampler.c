@@ -302,6 +302,18 @@ static int handle_fork(struct cp_sampler *s, const struct perf_event_header *hdr
 	return cp_procs_fork(&s->procs, (pid_t)rec->ppid, (pid_t)rec->pid, (pid_t)rec->ptid);
 }
 
+static int handle_exit(struct cp_sampler *s, const struct perf_event_header *hdr)
+{
+	const struct task_record *rec = (const void *)hdr;
+
+	if (hdr->size < sizeof(*rec)) {
+		s->stats.malformed++;
+		return 0;
+	}
+	cp_procs_exit(&s->procs, (pid_t)rec->pid, (pid_t)rec->tid);
+	return 0;
+}
+
 static int handle_ordered(const struct perf_event_header *hdr, void *arg)
 {
 	struct cp_sampler *s = arg;
@@ -315,6 +327,8 @@ static int handle_ordered(const struct perf_event_header *hdr, void *arg)
 		return handle_comm(s, hdr);
 	case PERF_RECORD_FORK:
 		return handle_fork(s, hdr);
+	case PERF_RECORD_EXIT:
+		return handle_exit(s, hdr);
 	default:
 		return 0;
 	}
@@ -376,6 +390,7 @@ static int take_record(struct cp_sampler *s, const struct perf_event_header *hdr
 	case PERF_RECORD_MMAP2:
 	case PERF_RECORD_COMM:
 	case PERF_RECORD_FORK:
+	case PERF_RECORD_EXIT:
 		if (record_time(s, hdr, &time) < 0) {
 			s->stats.malformed++;
 			return 0;

@@ -240,6 +240,27 @@ TEST(proc_new_mapping_cuts_older_ones)
 	return 0;
 }
 
+TEST(proc_exits_forget_threads_then_the_process)
+{
+	struct cp_procs procs;
+
+	cp_procs_init(&procs, NULL);
+	CHECK_OK(cp_procs_set_name(&procs, 20, 20, "main"));
+	CHECK_OK(cp_procs_new_thread(&procs, 20, 21, 20));
+	CHECK(cp_procs_add_map(&procs, 20, 0x1000, 0x1000, 0, "[heap]", NULL, 0));
+	/* The main thread exits first; the process lives on in thread 21. */
+	cp_procs_exit(&procs, 20, 20);
+	CHECK(cp_procs_find(&procs, 20) != NULL);
+	CHECK_EQ(cp_procs_find(&procs, 20)->nmaps, 1);
+	CHECK_STREQ(cp_procs_thread_name(&procs, 20, 21), "main");
+	cp_procs_exit(&procs, 20, 21);
+	CHECK(cp_procs_find(&procs, 20) == NULL);
+	/* An exit of something never seen is ignored. */
+	cp_procs_exit(&procs, 99, 99);
+	cp_procs_fini(&procs);
+	return 0;
+}
+
 TEST(proc_thread_names_follow_comm_and_clone)
 {
 	struct cp_procs procs;
