@@ -8,9 +8,11 @@
  * FORK record for it) or does not (its creator had none yet).  So
  * /proc/PID/task is listed again after each round of opening, and a new
  * thread gets events of its own only if no FORK record announced it, until
- * a listing finds nothing new.  The window in which a thread is visible in
- * /proc but its FORK record not yet written is a few microseconds; a thread
- * created exactly then is sampled twice.
+ * a listing finds nothing new.  A thread is visible in /proc a few
+ * microseconds before its FORK record is written; one listed in that window
+ * got events of its own although it inherited some, so once the listing is
+ * done, the records still in flight are read and such threads lose their
+ * own events again: no thread is sampled twice.
  */
 #include "config.h"
 
@@ -80,8 +82,20 @@ int cp_list_tasks(pid_t pid, struct cp_tidset *set)
 	return added;
 }
 
+/* The events cp_events_add_task() opened for one thread: task_fds[first, end). */
+struct own_events {
+	pid_t tid;
+	size_t first, end;
+};
+
+struct opened {
+	struct own_events *v;
+	size_t len, cap;
+};
+
 /* Open events for every thread of @pid not covered yet.  Return: 0 or -errno. */
-static int open_process(struct cp_sampler *s, pid_t pid, struct cp_tidset *covered)
+static int open_process(struct cp_sampler *s, pid_t pid, struct cp_tidset *covered,
+			struct opened *opened_tasks)
 {
 	/* The rings come with the first process's main thread. */
 	if (!s->nevents) {
@@ -109,6 +123,9 @@ static int open_process(struct cp_sampler *s, pid_t pid, struct cp_tidset *cover
 
 			if (cp_tidset_has(covered, tid) || cp_tidset_has(&s->inherited, tid))
 				continue;
+
+			size_t first = s->ntask_fds;
+
 			r = cp_events_add_task(s, tid);
 			if (r == -ESRCH && tid != pid) {
 				r = 0; /* it exited meanwhile */
@@ -116,6 +133,12 @@ static int open_process(struct cp_sampler *s, pid_t pid, struct cp_tidset *cover
 			}
 			if (r >= 0)
 				r = cp_tidset_add(covered, tid);
+			if (r >= 0 && cp_grow((void **)&opened_tasks->v, &opened_tasks->cap,
+					      opened_tasks->len + 1, sizeof(*opened_tasks->v)) < 0)
+				r = -ENOMEM;
+			if (r >= 0)
+				opened_tasks->v[opened_tasks->len++] =
+					(struct own_events){ tid, first, s->ntask_fds };
 			opened++;
 		}
 		cp_tidset_fini(&now);
@@ -146,9 +169,36 @@ const struct cp_map *cp_sampler_exe_map(struct cp_sampler *s, pid_t pid)
 	return NULL;
 }
 
+/* How long a FORK record may still be on its way once a listing is done. */
+#define FORK_RECORD_DELAY_US 2000
+
+/* Close the events of threads a FORK record shows to have inherited one. */
+static int drop_duplicates(struct cp_sampler *s, const struct opened *opened_tasks)
+{
+	int r;
+
+	usleep(FORK_RECORD_DELAY_US);
+	r = cp_sampler_drain(s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < opened_tasks->len; i++) {
+		const struct own_events *own = &opened_tasks->v[i];
+
+		if (!cp_tidset_has(&s->inherited, own->tid))
+			continue;
+		cp_debug("thread %d inherited its events: closing its own", (int)own->tid);
+		for (size_t k = own->first; k < own->end; k++) {
+			close(s->task_fds[k]);
+			s->task_fds[k] = -1;
+		}
+	}
+	return 0;
+}
+
 int cp_sampler_open_pids(struct cp_sampler *s, const pid_t *pids, size_t npids)
 {
 	struct cp_tidset covered = { 0 };
+	struct opened opened_tasks = { 0 };
 	int r = 0;
 
 	if (!npids)
@@ -157,8 +207,11 @@ int cp_sampler_open_pids(struct cp_sampler *s, const pid_t *pids, size_t npids)
 	s->attaching = true;
 	s->listing_tasks = true;
 	for (size_t i = 0; i < npids && r >= 0; i++)
-		r = open_process(s, pids[i], &covered);
+		r = open_process(s, pids[i], &covered, &opened_tasks);
+	if (r >= 0)
+		r = drop_duplicates(s, &opened_tasks);
 	s->listing_tasks = false;
+	free(opened_tasks.v);
 	cp_tidset_fini(&covered);
 	cp_tidset_fini(&s->inherited);
 	if (r < 0) {

@@ -281,7 +281,8 @@ int cp_events_add_task(struct cp_sampler *s, pid_t tid)
 void cp_events_close(struct cp_sampler *s)
 {
 	for (size_t i = 0; i < s->ntask_fds; i++)
-		close(s->task_fds[i]);
+		if (s->task_fds[i] >= 0)
+			close(s->task_fds[i]);
 	free(s->task_fds);
 	s->task_fds = NULL;
 	s->ntask_fds = s->task_fds_cap = 0;

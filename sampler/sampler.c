@@ -387,9 +387,15 @@ static int take_record(struct cp_sampler *s, const struct perf_event_header *hdr
 		if (sample.stack)
 			hdr = trim_stack_copy(s, hdr, &sample);
 		return cp_order_push(&s->order, sample.time, hdr);
+	case PERF_RECORD_FORK:
+		/* While attach lists threads: this one inherited an event from
+		 * its creator, so it needs none of its own. */
+		if (s->listing_tasks && hdr->size >= sizeof(struct task_record) &&
+		    cp_tidset_add(&s->inherited, (pid_t)((const struct task_record *)hdr)->tid) < 0)
+			return -ENOMEM;
+		/* fall through */
 	case PERF_RECORD_MMAP2:
 	case PERF_RECORD_COMM:
-	case PERF_RECORD_FORK:
 	case PERF_RECORD_EXIT:
 		if (record_time(s, hdr, &time) < 0) {
 			s->stats.malformed++;
