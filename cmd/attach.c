@@ -38,7 +38,7 @@
 #include "symbolize/symbolize.h"
 
 #define DRAIN_INTERVAL_MS 100
-#define MAX_PIDS 64
+#define MAX_PIDS	  64
 
 static const char attach_usage[] =
 	"usage: cprof attach -p PID[,PID...] [options]\n"
@@ -50,8 +50,7 @@ static const char attach_usage[] =
 	"options:\n"
 	"  -p, --pid=PID[,PID...]  the processes to profile\n"
 	"  -d, --duration=TIME     stop after TIME: 30, 1.5s, 500ms, 2m (default: until\n"
-	"                          Ctrl-C or the processes exit)\n"
-	CP_PROFILE_OPTIONS_HELP
+	"                          Ctrl-C or the processes exit)\n" CP_PROFILE_OPTIONS_HELP
 	"  -h, --help              show this help\n"
 	"\n"
 	"Exit status: 0 on success, 1 on failure, 2 on a usage error.\n";
@@ -148,7 +147,8 @@ int cp_check_pid(pid_t pid)
 	}
 	if (buf[0] == 'Z' || buf[0] == 'X') {
 		cp_error("process %d is a zombie: it has exited and only waits for its parent "
-			 "to reap it, so there is nothing left to profile", (int)pid);
+			 "to reap it, so there is nothing left to profile",
+			 (int)pid);
 		return -ESRCH;
 	}
 	if (status_field(pid, "Tgid", buf, sizeof(buf)) == 0 && sscanf(buf, "%u", &tgid) == 1 &&
@@ -161,7 +161,8 @@ int cp_check_pid(pid_t pid)
 	    sscanf(buf, "%u %u %u", &ruid, &euid, &suid) == 3) {
 		uid_t me = geteuid();
 
-		if ((ruid != me || euid != me || suid != me) && !has_capability(CAP_SYS_PTRACE_BIT)) {
+		if ((ruid != me || euid != me || suid != me) &&
+		    !has_capability(CAP_SYS_PTRACE_BIT)) {
 			char owner[64];
 
 			user_name(euid, owner, sizeof(owner));
@@ -171,7 +172,8 @@ int cp_check_pid(pid_t pid)
 				snprintf(buf, sizeof(buf), "run cprof as %s, or as root", owner);
 			cp_error("process %d belongs to %s, and cprof runs as %s: only your own "
 				 "processes can be profiled; %s (or with CAP_SYS_PTRACE and "
-				 "CAP_PERFMON)", (int)pid, owner, user_name(me, who, sizeof(who)), buf);
+				 "CAP_PERFMON)",
+				 (int)pid, owner, user_name(me, who, sizeof(who)), buf);
 			return -EPERM;
 		}
 	}
@@ -194,8 +196,8 @@ void cp_ptrace_error(pid_t pid, int err, const char *what)
 	}
 	if (status_field(pid, "TracerPid", buf, sizeof(buf)) == 0 && strcmp(buf, "0") != 0) {
 		cp_error("%s: %s: process %d is already traced by process %s (a debugger or "
-			 "strace?); only one tracer is allowed: detach it first", what, strerror(err),
-			 (int)pid, buf);
+			 "strace?); only one tracer is allowed: detach it first",
+			 what, strerror(err), (int)pid, buf);
 		return;
 	}
 	f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
@@ -207,11 +209,13 @@ void cp_ptrace_error(pid_t pid, int err, const char *what)
 	if (scope >= 1 && !has_capability(CAP_SYS_PTRACE_BIT))
 		cp_error("%s: %s: ptrace is restricted by Yama (/proc/sys/kernel/yama/ptrace_scope "
 			 "is %d); set it to 0 (sysctl kernel.yama.ptrace_scope=0), or run cprof as "
-			 "root or with CAP_SYS_PTRACE", what, strerror(err), scope);
+			 "root or with CAP_SYS_PTRACE",
+			 what, strerror(err), scope);
 	else
 		cp_error("%s: %s: ptrace is not permitted here (a container without "
 			 "CAP_SYS_PTRACE, a seccomp filter, or a process that is not dumpable); "
-			 "run cprof as root or with CAP_SYS_PTRACE", what, strerror(err));
+			 "run cprof as root or with CAP_SYS_PTRACE",
+			 what, strerror(err));
 }
 
 /* --- options ------------------------------------------------------------------------ */
@@ -239,7 +243,8 @@ int cp_parse_duration(const char *arg, int64_t *ret_ns)
 	return 0;
 bad:
 	cp_error("invalid duration '%s': expected seconds, or a number with ms, s, m or h "
-		 "(at least 1ms)", arg);
+		 "(at least 1ms)",
+		 arg);
 	return -EINVAL;
 }
 
@@ -289,7 +294,8 @@ static int parse_options(int argc, char **argv, struct attach_opts *opts)
 	memset(opts, 0, sizeof(*opts));
 	cp_profile_opts_init(&opts->profile);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:d:" CP_PROFILE_SHORTOPTS "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:d:" CP_PROFILE_SHORTOPTS "h", longopts, NULL)) !=
+	       -1) {
 		r = cp_profile_opts_parse(&opts->profile, c, optarg);
 		if (r < 0)
 			return r;
@@ -511,7 +517,8 @@ int cp_cmd_attach(int argc, char **argv)
 		cp_error("cannot write '%s': %s", opts.profile.output, strerror(-r));
 		return 1;
 	}
-	if (opts.profile.threadcreate && (r = cp_outfile_open(&tc_out, opts.profile.threadcreate)) < 0) {
+	if (opts.profile.threadcreate &&
+	    (r = cp_outfile_open(&tc_out, opts.profile.threadcreate)) < 0) {
 		cp_error("cannot write '%s': %s", opts.profile.threadcreate, strerror(-r));
 		cp_outfile_abort(&out);
 		return 1;
@@ -550,7 +557,8 @@ int cp_cmd_attach(int argc, char **argv)
 			r = cp_sampler_trace_attach(sampler, opts.pids[i]);
 			if (r < 0) {
 				cp_ptrace_error(opts.pids[i], -r, cp_sampler_error(sampler));
-				cp_error("cannot trace thread creation; writing the CPU profile only");
+				cp_error("cannot trace thread creation; writing the CPU profile "
+					 "only");
 				cp_sampler_trace_detach(sampler);
 				cp_outfile_abort(&tc_out);
 				tracing = false;

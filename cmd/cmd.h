@@ -21,7 +21,7 @@ struct cp_symbolizer;
 
 /* Exit statuses of `cprof record`, after timeout(1) and env(1). */
 enum {
-	CP_EXIT_FAILURE = 125,      /* cprof itself failed, usage errors included */
+	CP_EXIT_FAILURE = 125, /* cprof itself failed, usage errors included */
 	CP_EXIT_NOT_EXECUTABLE = 126,
 	CP_EXIT_NOT_FOUND = 127,
 };
@@ -47,17 +47,17 @@ int cp_cmd_dump(int argc, char **argv);
 #define CP_MAX_DEBUG_DIRS 16
 
 struct cp_profile_opts {
-	const char *output;        /* -o */
-	unsigned int freq_hz;      /* -F */
-	enum cp_callchain_mode callchain; /* -g */
-	unsigned int stack_size;   /* --stack-size */
-	bool text;                 /* --debug=1: Go's legacy text */
-	bool label_pid, label_tid; /* --labels */
-	const char *threadcreate;  /* --threadcreate=FILE, or NULL */
+	const char *output;			       /* -o */
+	unsigned int freq_hz;			       /* -F */
+	enum cp_callchain_mode callchain;	       /* -g */
+	unsigned int stack_size;		       /* --stack-size */
+	bool text;				       /* --debug=1: Go's legacy text */
+	bool label_pid, label_tid;		       /* --labels */
+	const char *threadcreate;		       /* --threadcreate=FILE, or NULL */
 	const char *debug_dirs[CP_MAX_DEBUG_DIRS + 1]; /* --debug-dir, NULL-terminated */
 	size_t ndebug_dirs;
-	bool debuginfod;           /* --debuginfod */
-	bool quiet;                /* -q */
+	bool debuginfod; /* --debuginfod */
+	bool quiet;	 /* -q */
 };
 
 /* getopt values of the shared options that have no short form; a
@@ -72,6 +72,8 @@ enum {
 	CP_OPT_FIRST_FREE,
 };
 
+/* The option tables stay tables. */
+/* clang-format off */
 #define CP_PROFILE_SHORTOPTS "o:F:g:qv"
 #define CP_PROFILE_LONGOPTS                                                               \
 	{ "output", required_argument, NULL, 'o' },                                       \
@@ -109,6 +111,7 @@ enum {
 	"                          (DEBUGINFOD_URLS, else /etc/debuginfod/*.urls)\n"      \
 	"  -q, --quiet             print no report at the end\n"                          \
 	"  -v, --verbose           print debug messages\n"
+/* clang-format on */
 
 void cp_profile_opts_init(struct cp_profile_opts *opts);
 
@@ -128,8 +131,7 @@ struct cp_symbolizer_opts;
 void cp_profile_opts_sampler(const struct cp_profile_opts *opts, struct cp_sampler_opts *ret);
 /* The symbolizer options: --debug-dir, CPROF_DEBUG_DIRS, and debuginfod
  * when asked for with --debuginfod or DEBUGINFOD_URLS. */
-void cp_profile_opts_symbolizer(const struct cp_profile_opts *opts,
-				struct cp_symbolizer_opts *ret);
+void cp_profile_opts_symbolizer(const struct cp_profile_opts *opts, struct cp_symbolizer_opts *ret);
 
 /*
  * cp_session_new() - the symbolizer and the sampler @opts asks for; the
@@ -177,7 +179,7 @@ int cp_threadcreate_commit(const struct cp_sampler *sampler, struct cp_symbolize
 
 struct cp_cpu_profile_params {
 	int64_t period_ns;
-	int64_t time_nanos;     /* start, ns since the Unix epoch */
+	int64_t time_nanos; /* start, ns since the Unix epoch */
 	int64_t duration_nanos;
 	bool label_pid, label_tid; /* numeric "pid" and "tid" labels on samples */
 };

@@ -28,7 +28,7 @@ struct builder {
 	struct cp_profile *prof;
 	struct cp_symbolizer *symz;
 	struct cp_htab mappings; /* items: struct mapping_entry */
-	uint64_t *location_ids;  /* scratch, CP_MAX-sized by the longest stack */
+	uint64_t *location_ids;	 /* scratch, CP_MAX-sized by the longest stack */
 	size_t location_ids_cap;
 	bool label_pid, label_tid;
 };
@@ -148,8 +148,8 @@ static int add_stack(const struct cp_stack *stack, void *arg)
 	size_t nlabels = 0;
 
 	if (stack->thread_name && *stack->thread_name)
-		labels[nlabels++] = (struct cp_label_desc){ .key = "thread",
-							    .str = stack->thread_name };
+		labels[nlabels++] =
+			(struct cp_label_desc){ .key = "thread", .str = stack->thread_name };
 	/* Like Go's numeric labels, without a unit: pprof then shows the key
 	 * as the unit ("1234pid"), and no pid or tid is 0, which a unit-less
 	 * numeric label could not carry. */

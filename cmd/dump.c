@@ -120,16 +120,26 @@ static int parse_options(int argc, char **argv, struct dump_opts *opts)
 static const char *state_word(char state)
 {
 	switch (state) {
-	case 'R': return "running";
-	case 'S': return "sleeping";
-	case 'D': return "uninterruptible";
-	case 'T': return "stopped";
-	case 't': return "traced";
-	case 'Z': return "zombie";
-	case 'X': return "dead";
-	case 'I': return "idle";
-	case 'P': return "parked";
-	default: return "unknown";
+	case 'R':
+		return "running";
+	case 'S':
+		return "sleeping";
+	case 'D':
+		return "uninterruptible";
+	case 'T':
+		return "stopped";
+	case 't':
+		return "traced";
+	case 'Z':
+		return "zombie";
+	case 'X':
+		return "dead";
+	case 'I':
+		return "idle";
+	case 'P':
+		return "parked";
+	default:
+		return "unknown";
 	}
 }
 
@@ -151,7 +161,8 @@ static void print_frame(FILE *out, struct cp_symbolizer *symz, const struct cp_f
 	if (!sym || !sym->nframes) {
 		fprintf(out, "0x%" PRIx64 "(...)\n\t", frame->pc);
 		if (map)
-			fprintf(out, "%s+0x%" PRIx64 "\n", map->path, frame->pc - map->start + map->pgoff);
+			fprintf(out, "%s+0x%" PRIx64 "\n", map->path,
+				frame->pc - map->start + map->pgoff);
 		else
 			fputs("?\n", out);
 		return;
@@ -187,8 +198,8 @@ static int write_debug2(FILE *out, struct cp_symbolizer *symz,
 		if (t->wchan[0])
 			fprintf(out, ", %s", t->wchan);
 		if (t->signal)
-			fprintf(out, ", signal %s pending", sigabbrev_np(t->signal)
-							    ? sigabbrev_np(t->signal) : "?");
+			fprintf(out, ", signal %s pending",
+				sigabbrev_np(t->signal) ? sigabbrev_np(t->signal) : "?");
 		if (!t->stopped)
 			fputs(", could not be stopped", out);
 		fputs("]:\n", out);
@@ -219,8 +230,11 @@ static int visit_snaps(const void *src, int (*fn)(const struct cp_stack *, void 
 
 		if (!stack)
 			return -ENOMEM;
-		*stack = (struct cp_stack){ .pid = t->pid, .tid = t->tid, .thread_name = t->name,
-					    .count = 1, .nframes = t->nframes };
+		*stack = (struct cp_stack){ .pid = t->pid,
+					    .tid = t->tid,
+					    .thread_name = t->name,
+					    .count = 1,
+					    .nframes = t->nframes };
 		memcpy(stack->frames, t->frames, t->nframes * sizeof(*t->frames));
 
 		int r = fn(stack, arg);
@@ -299,8 +313,8 @@ int cp_cmd_dump(int argc, char **argv)
 	if (opts.debug == 2) {
 		r = write_debug2(stream, symz, snaps, n);
 		if (r < 0) {
-			cp_error("cannot write '%s': %s", opts.output ? opts.output : "standard output",
-				 strerror(-r));
+			cp_error("cannot write '%s': %s",
+				 opts.output ? opts.output : "standard output", strerror(-r));
 			goto out;
 		}
 		if (opts.output && (r = cp_outfile_commit(&out)) < 0) {

@@ -46,7 +46,8 @@ static int parse_freq(const char *arg, unsigned int *ret)
 	}
 	if (value > limit) {
 		cp_error("frequency %lu Hz is above the kernel's limit of %u Hz "
-			 "(kernel.perf_event_max_sample_rate)", value, limit);
+			 "(kernel.perf_event_max_sample_rate)",
+			 value, limit);
 		return -EINVAL;
 	}
 	*ret = (unsigned int)value;
@@ -62,7 +63,8 @@ static int parse_stack_size(const char *arg, unsigned int *ret)
 	value = strtoul(arg, &end, 10);
 	if (errno || end == arg || *end || arg[0] == '-' || value < 64 ||
 	    value > CP_STACK_SIZE_MAX) {
-		cp_error("invalid stack size '%s': expected 64 to %d bytes", arg, CP_STACK_SIZE_MAX);
+		cp_error("invalid stack size '%s': expected 64 to %d bytes", arg,
+			 CP_STACK_SIZE_MAX);
 		return -EINVAL;
 	}
 	/* The kernel wants a multiple of 8. */
@@ -173,8 +175,7 @@ void cp_profile_opts_sampler(const struct cp_profile_opts *opts, struct cp_sampl
 	};
 }
 
-void cp_profile_opts_symbolizer(const struct cp_profile_opts *opts,
-				struct cp_symbolizer_opts *ret)
+void cp_profile_opts_symbolizer(const struct cp_profile_opts *opts, struct cp_symbolizer_opts *ret)
 {
 	/* DEBUGINFOD_URLS in the environment is a request for debuginfod too. */
 	const char *urls = getenv("DEBUGINFOD_URLS");

@@ -44,9 +44,7 @@ static const char record_usage[] =
 	"\n"
 	"Run command and write a CPU profile of it and everything it starts.\n"
 	"\n"
-	"options:\n"
-	CP_PROFILE_OPTIONS_HELP
-	"  -h, --help              show this help\n"
+	"options:\n" CP_PROFILE_OPTIONS_HELP "  -h, --help              show this help\n"
 	"\n"
 	"Exit status: the command's own; 128+N if it died of signal N;\n"
 	"126 if it could not be executed, 127 if it was not found;\n"
@@ -60,10 +58,10 @@ struct record_opts {
 struct run_state {
 	struct cp_sampler *tracer; /* --threadcreate: ptrace stops go to it */
 	pid_t child;
-	int child_status;   /* valid when child_reaped */
+	int child_status; /* valid when child_reaped */
 	bool child_reaped;
-	bool all_exited;    /* no child of cprof is left */
-	int stop_signal;    /* set when a signal ends collection early */
+	bool all_exited; /* no child of cprof is left */
+	int stop_signal; /* set when a signal ends collection early */
 	int sigints;
 	struct timespec exited_at; /* when all_exited became true */
 };
@@ -201,32 +199,35 @@ void cp_perf_open_error(int err, const char *what)
 			cp_error("%s: %s: kernel.perf_event_paranoid is %d, which forbids perf "
 				 "events to unprivileged users; allow profiling your own processes "
 				 "with 'sysctl kernel.perf_event_paranoid=2', or run cprof with "
-				 "CAP_PERFMON", what, strerror(err), paranoid);
+				 "CAP_PERFMON",
+				 what, strerror(err), paranoid);
 		else if (paranoid != INT_MIN)
 			cp_error("%s: %s: kernel.perf_event_paranoid is %d, which allows profiling "
 				 "your own processes, so something else refused: a seccomp filter "
-				 "(container runtimes block perf_event_open by default) or a security "
-				 "module; run cprof outside that sandbox or with CAP_PERFMON", what,
-				 strerror(err), paranoid);
+				 "(container runtimes block perf_event_open by default) or a "
+				 "security "
+				 "module; run cprof outside that sandbox or with CAP_PERFMON",
+				 what, strerror(err), paranoid);
 		else
 			cp_error("%s: %s: perf events are not permitted here "
-				 "(no /proc/sys/kernel/perf_event_paranoid: a container?)", what,
-				 strerror(err));
+				 "(no /proc/sys/kernel/perf_event_paranoid: a container?)",
+				 what, strerror(err));
 		return;
 	case ENOENT:
 	case ENODEV:
 	case EOPNOTSUPP:
 		cp_error("%s: %s: this kernel offers no cpu-clock perf event "
-			 "(CONFIG_PERF_EVENTS off?)", what, strerror(err));
+			 "(CONFIG_PERF_EVENTS off?)",
+			 what, strerror(err));
 		return;
 	case ENOSYS:
-		cp_error("%s: %s: this kernel was built without perf events", what,
-			 strerror(err));
+		cp_error("%s: %s: this kernel was built without perf events", what, strerror(err));
 		return;
 	case ENOMEM:
 	case EMFILE:
 		cp_error("%s: %s: raise the locked-memory or open-file limit "
-			 "(ulimit -l, ulimit -n)", what, strerror(err));
+			 "(ulimit -l, ulimit -n)",
+			 what, strerror(err));
 		return;
 	default:
 		cp_error("%s: %s", what, strerror(err));
@@ -254,8 +255,8 @@ static void debug_own_costs(const struct run_state *st)
 	cp_debug("own cost: cpu %.3f s user %.3f s sys, peak rss %ld KiB, "
 		 "profile written %.1f ms after the command exited",
 		 (double)self.ru_utime.tv_sec + (double)self.ru_utime.tv_usec / 1e6,
-		 (double)self.ru_stime.tv_sec + (double)self.ru_stime.tv_usec / 1e6,
-		 self.ru_maxrss, after_exit_ms);
+		 (double)self.ru_stime.tv_sec + (double)self.ru_stime.tv_usec / 1e6, self.ru_maxrss,
+		 after_exit_ms);
 }
 
 int cp_cmd_record(int argc, char **argv)
@@ -283,7 +284,8 @@ int cp_cmd_record(int argc, char **argv)
 		cp_error("cannot write '%s': %s", opts.profile.output, strerror(-r));
 		return CP_EXIT_FAILURE;
 	}
-	if (opts.profile.threadcreate && (r = cp_outfile_open(&tc_out, opts.profile.threadcreate)) < 0) {
+	if (opts.profile.threadcreate &&
+	    (r = cp_outfile_open(&tc_out, opts.profile.threadcreate)) < 0) {
 		cp_error("cannot write '%s': %s", opts.profile.threadcreate, strerror(-r));
 		cp_outfile_abort(&out);
 		return CP_EXIT_FAILURE;
@@ -323,7 +325,8 @@ int cp_cmd_record(int argc, char **argv)
 	if (opts.profile.threadcreate) {
 		r = cp_sampler_trace_seize(sampler, st.child);
 		if (r < 0) {
-			cp_error("cannot trace thread creation: %s: %s; writing the CPU profile only",
+			cp_error("cannot trace thread creation: %s: %s; writing the CPU profile "
+				 "only",
 				 cp_sampler_error(sampler), strerror(-r));
 			cp_outfile_abort(&tc_out);
 		} else {

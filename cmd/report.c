@@ -103,11 +103,13 @@ static const struct unit *sniff_unit(const struct unit_type *ut, const char *nam
 	if (len >= sizeof(lower))
 		return NULL;
 	for (size_t i = 0; i <= len; i++)
-		lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i]);
+		lower[i] =
+			(char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i]);
 	if (len > 2 && lower[len - 1] == 's')
 		lower[len - 1] = '\0';
 	for (size_t i = 0; i < ut->nunits; i++)
-		for (size_t j = 0; j < CP_ARRAY_SIZE(ut->units[i].aliases) && ut->units[i].aliases[j]; j++)
+		for (size_t j = 0;
+		     j < CP_ARRAY_SIZE(ut->units[i].aliases) && ut->units[i].aliases[j]; j++)
 			if (strcmp(lower, ut->units[i].aliases[j]) == 0)
 				return &ut->units[i];
 	return NULL;
@@ -250,7 +252,8 @@ static void print_profile_labels(FILE *out, const struct cp_profile *prof, const
 		time_t t = (time_t)(time_nanos / 1000000000);
 		struct tm tm;
 
-		if (localtime_r(&t, &tm) && strftime(a, sizeof(a), "%b %-d, %Y at %-I:%M%P (%Z)", &tm))
+		if (localtime_r(&t, &tm) &&
+		    strftime(a, sizeof(a), "%b %-d, %Y at %-I:%M%P (%Z)", &tm))
 			fprintf(out, "Time: %s\n", a);
 	}
 	if (duration) {
@@ -345,7 +348,8 @@ static int parse_options(int argc, char **argv, struct report_opts *opts)
 			errno = 0;
 			opts->top = strtoul(optarg, &end, 10);
 			if (errno || end == optarg || *end || optarg[0] == '-') {
-				cp_error("invalid --top '%s': expected a number of functions", optarg);
+				cp_error("invalid --top '%s': expected a number of functions",
+					 optarg);
 				return -EINVAL;
 			}
 			break;
@@ -354,7 +358,8 @@ static int parse_options(int argc, char **argv, struct report_opts *opts)
 			break;
 		case 'd':
 			if (strcmp(optarg, "1") != 0) {
-				cp_error("invalid --debug '%s': report writes only debug=1 text", optarg);
+				cp_error("invalid --debug '%s': report writes only debug=1 text",
+					 optarg);
 				return -EINVAL;
 			}
 			opts->format = FORMAT_TEXT;
@@ -471,7 +476,8 @@ int cp_cmd_report(int argc, char **argv)
 	r = write_report(&opts, prof, opts.output ? out.stream : stdout);
 	if (r == -EOPNOTSUPP || r == -EINVAL) {
 		cp_error("'%s' has no debug=1 text form: that needs a first sample type that "
-			 "counts, named without spaces, and no negative values", opts.input);
+			 "counts, named without spaces, and no negative values",
+			 opts.input);
 		goto done;
 	}
 	if (r == 0 && opts.output) {

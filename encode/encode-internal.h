@@ -114,6 +114,7 @@ int cp_profile_append_sample(struct cp_profile *prof, const uint64_t *location_i
  */
 #define CP_FRAME_NAME_BUF 8192
 void cp_profile_frame_name(const struct cp_profile *prof, const struct cp_profile_location *loc,
-			   size_t i, char buf[CP_FRAME_NAME_BUF], const char **key, const char **name);
+			   size_t i, char buf[CP_FRAME_NAME_BUF], const char **key,
+			   const char **name);
 
 #endif

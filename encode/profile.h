@@ -37,15 +37,15 @@ struct cp_profile_desc {
 	size_t nsample_types;
 	struct cp_value_type period_type;
 	int64_t period;
-	int64_t time_nanos;     /* collection start, ns since the Unix epoch; 0: unset */
-	int64_t duration_nanos; /* 0: unset */
+	int64_t time_nanos;		 /* collection start, ns since the Unix epoch; 0: unset */
+	int64_t duration_nanos;		 /* 0: unset */
 	const char *default_sample_type; /* NULL: unset (pprof then shows the last) */
 };
 
 struct cp_mapping_desc {
 	uint64_t memory_start, memory_limit, file_offset;
-	const char *filename;  /* NULL or "": unknown */
-	const char *build_id;  /* lowercase hex; NULL or "": unknown */
+	const char *filename; /* NULL or "": unknown */
+	const char *build_id; /* lowercase hex; NULL or "": unknown */
 	/* Set when the producer looked up inline chains for this mapping.  The
 	 * other has_* flags are computed by the builder from the locations. */
 	bool has_inline_frames;
@@ -53,16 +53,16 @@ struct cp_mapping_desc {
 
 /* One source line of a Location; a chain of them describes inlining. */
 struct cp_line_desc {
-	const char *function;    /* display name (demangled); NULL: unknown */
+	const char *function;	 /* display name (demangled); NULL: unknown */
 	const char *system_name; /* linkage name; NULL: same as function */
-	const char *filename;    /* NULL: unknown */
-	int64_t line;            /* 0: unknown */
-	int64_t start_line;      /* 0: unknown */
+	const char *filename;	 /* NULL: unknown */
+	int64_t line;		 /* 0: unknown */
+	int64_t start_line;	 /* 0: unknown */
 };
 
 struct cp_label_desc {
 	const char *key;
-	const char *str;      /* string label, or NULL for a numeric one */
+	const char *str; /* string label, or NULL for a numeric one */
 	int64_t num;
 	const char *num_unit; /* NULL: none */
 };
@@ -112,7 +112,8 @@ int cp_profile_set_function_entry(struct cp_profile *prof, uint64_t id, uint64_t
  * Return: 0 or -ENOMEM / -EINVAL (no locations, unknown location id).
  */
 int cp_profile_add_sample(struct cp_profile *prof, const uint64_t *location_ids, size_t nlocations,
-			  const int64_t *values, const struct cp_label_desc *labels, size_t nlabels);
+			  const int64_t *values, const struct cp_label_desc *labels,
+			  size_t nlabels);
 
 /*
  * cp_profile_write_pprof() - write the profile as gzip-compressed
@@ -164,7 +165,7 @@ int cp_profile_write_folded(const struct cp_profile *prof, FILE *out);
  */
 enum cp_top_inline {
 	CP_TOP_NOT_INLINED,
-	CP_TOP_INLINED,         /* every call into it was inlined: "(inline)" */
+	CP_TOP_INLINED,		/* every call into it was inlined: "(inline)" */
 	CP_TOP_PARTIAL_INLINED, /* some calls were: "(partial-inline)" */
 };
 
@@ -175,9 +176,9 @@ struct cp_top_row {
 };
 
 struct cp_top {
-	int64_t total;	    /* sum of |value| over all samples: 100% */
-	size_t nkept;	    /* functions left after the 0.5% cut */
-	size_t ndropped;    /* functions the cut removed */
+	int64_t total;		 /* sum of |value| over all samples: 100% */
+	size_t nkept;		 /* functions left after the 0.5% cut */
+	size_t ndropped;	 /* functions the cut removed */
 	struct cp_top_row *rows; /* the first min(max_rows, nkept) */
 	size_t nrows;
 };

@@ -25,7 +25,8 @@
 #define NODE_FRACTION 0.005
 
 void cp_profile_frame_name(const struct cp_profile *prof, const struct cp_profile_location *loc,
-			   size_t i, char buf[CP_FRAME_NAME_BUF], const char **key, const char **name)
+			   size_t i, char buf[CP_FRAME_NAME_BUF], const char **key,
+			   const char **name)
 {
 	const char *file, *base;
 	int n;
@@ -310,9 +311,9 @@ static int build_top(struct graph *g, size_t max_rows, struct cp_top *top)
 			.name = name,
 			.flat = n->flat,
 			.cum = n->cum,
-			.inlined = !n->inline_in	 ? CP_TOP_NOT_INLINED :
-				   n->noninline_in ? CP_TOP_PARTIAL_INLINED :
-						     CP_TOP_INLINED,
+			.inlined = !n->inline_in     ? CP_TOP_NOT_INLINED
+				   : n->noninline_in ? CP_TOP_PARTIAL_INLINED
+						     : CP_TOP_INLINED,
 		};
 	}
 out:
@@ -380,7 +381,8 @@ static char *fold_stack(const struct cp_profile *prof, const struct cp_profile_s
 	if (!f)
 		return NULL;
 	for (size_t i = s->nlocations; i-- > 0;) {
-		const struct cp_profile_location *loc = cp_profile_location(prof, s->location_ids[i]);
+		const struct cp_profile_location *loc =
+			cp_profile_location(prof, s->location_ids[i]);
 		size_t n = loc->nlines ? loc->nlines : 1;
 
 		for (size_t j = n; j-- > 0;) {

@@ -138,9 +138,9 @@ static int write_labels(FILE *out, const struct cp_profile_sample *s)
 struct frame_line {
 	uint64_t address, function_entry;
 	const struct cp_profile_line *line; /* NULL: no function known */
-	size_t nterminated;                 /* 1: address last, 2: function last, 3: file last */
-	size_t width[2];                    /* of the address and function cells */
-	size_t tabs[2];                     /* after them */
+	size_t nterminated;		    /* 1: address last, 2: function last, 3: file last */
+	size_t width[2];		    /* of the address and function cells */
+	size_t tabs[2];			    /* after them */
 };
 
 /* A cell's width as tabwriter counts it: in runes (UTF-8 lead bytes). */
@@ -178,7 +178,8 @@ static void align_column(struct frame_line *lines, size_t n, size_t col)
 				width = lines[j].width[col] + 1;
 		width = (width + TAB_WIDTH - 1) / TAB_WIDTH * TAB_WIDTH;
 		for (; i < j; i++)
-			lines[i].tabs[col] = (width - lines[i].width[col] + TAB_WIDTH - 1) / TAB_WIDTH;
+			lines[i].tabs[col] =
+				(width - lines[i].width[col] + TAB_WIDTH - 1) / TAB_WIDTH;
 	}
 }
 
@@ -213,7 +214,8 @@ static int write_frames(FILE *out, const struct cp_profile *prof, const struct c
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->nlocations; i++) {
-		const struct cp_profile_location *loc = cp_profile_location(prof, s->location_ids[i]);
+		const struct cp_profile_location *loc =
+			cp_profile_location(prof, s->location_ids[i]);
 		size_t nlines = loc->nlines && *loc->lines[0].function ? loc->nlines : 1;
 
 		if (cp_grow((void **)buf, cap, n + nlines, sizeof(**buf)) < 0)
@@ -229,7 +231,8 @@ static int write_frames(FILE *out, const struct cp_profile *prof, const struct c
 				continue;
 			f->line = &loc->lines[j];
 			f->nterminated = *f->line->filename ? 3 : 2;
-			f->width[0] = (size_t)snprintf(addr, sizeof(addr), "0x%" PRIx64, f->address);
+			f->width[0] =
+				(size_t)snprintf(addr, sizeof(addr), "0x%" PRIx64, f->address);
 			f->width[1] = runes(f->line->function);
 			if (has_offset(f))
 				f->width[1] += (size_t)snprintf(addr, sizeof(addr), "+0x%" PRIx64,

@@ -75,8 +75,7 @@ void *cp_htab_remove(struct cp_htab *tab, uint64_t hash, const void *key, cp_hta
 
 	size_t mask = tab->cap - 1, i = hash & mask;
 
-	while (tab->slots[i].item &&
-	       !(tab->slots[i].hash == hash && eq(tab->slots[i].item, key)))
+	while (tab->slots[i].item && !(tab->slots[i].hash == hash && eq(tab->slots[i].item, key)))
 		i = (i + 1) & mask;
 
 	void *item = tab->slots[i].item;

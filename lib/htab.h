@@ -26,7 +26,10 @@ struct cp_htab {
 /* Does @item match @key?  @key is whatever the caller passed to find. */
 typedef bool (*cp_htab_eq_fn)(const void *item, const void *key);
 
-#define CP_HTAB_INIT { NULL, 0, 0 }
+#define CP_HTAB_INIT                                                                               \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 /*
  * cp_htab_find() - look up the item equal to @key.

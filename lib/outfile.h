@@ -16,9 +16,9 @@
 #include <stdio.h>
 
 struct cp_outfile {
-	char *path;     /* the target, symlinks resolved */
+	char *path;	/* the target, symlinks resolved */
 	char *tmp_path; /* "<dir>/.<name>.XXXXXX" beside it; NULL: writing in place */
-	FILE *stream;   /* open for writing */
+	FILE *stream;	/* open for writing */
 };
 
 /*

@@ -14,7 +14,7 @@
 
 struct cp_strpool {
 	struct cp_htab index; /* items: string number + 1 */
-	char **strings;       /* by number, in order of first use */
+	char **strings;	      /* by number, in order of first use */
 	size_t len, cap;
 	struct strpool_chunk *chunks; /* storage for the bytes */
 };

@@ -8,8 +8,8 @@
 #include <stddef.h>
 
 #define CP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define cp_likely(x)     __builtin_expect(!!(x), 1)
-#define cp_unlikely(x)   __builtin_expect(!!(x), 0)
+#define cp_likely(x)	 __builtin_expect(!!(x), 1)
+#define cp_unlikely(x)	 __builtin_expect(!!(x), 0)
 
 /*
  * Grow *array so that it holds at least @need elements of @elem_size bytes,

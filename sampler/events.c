@@ -30,7 +30,7 @@
  * perf_event_mlock_kb per CPU (516 KiB here, including one header page per
  * ring), so the default fits that and larger requests shrink until they do. */
 #define RING_PAGES_DEFAULT 128
-#define RING_PAGES_MIN     4
+#define RING_PAGES_MIN	   4
 
 static int perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu)
 {
@@ -114,8 +114,10 @@ static void build_attr(const struct cp_sampler *s, struct perf_event_attr *attr,
 		.use_clockid = 1,
 		.clockid = CLOCK_MONOTONIC,
 		.exclude_callchain_user = s->opts.callchain == CP_CALLCHAIN_DWARF,
-		.sample_regs_user = s->opts.callchain == CP_CALLCHAIN_DWARF ? cp_arch_perf_regs_mask() : 0,
-		.sample_stack_user = s->opts.callchain == CP_CALLCHAIN_DWARF ? s->opts.stack_size : 0,
+		.sample_regs_user =
+			s->opts.callchain == CP_CALLCHAIN_DWARF ? cp_arch_perf_regs_mask() : 0,
+		.sample_stack_user =
+			s->opts.callchain == CP_CALLCHAIN_DWARF ? s->opts.stack_size : 0,
 		.watermark = 1,
 		.wakeup_watermark = ring_pages * (unsigned int)sysconf(_SC_PAGESIZE) / 4,
 	};
@@ -160,7 +162,8 @@ static int map_ring(struct cp_sampler *s, struct cp_event *ev, unsigned int *pag
 		void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, ev->fd, 0);
 
 		if (base != MAP_FAILED) {
-			int r = cp_ring_init(&ev->ring, base, (char *)base + page, (uint64_t)*pages * page);
+			int r = cp_ring_init(&ev->ring, base, (char *)base + page,
+					     (uint64_t)*pages * page);
 
 			if (r < 0) {
 				munmap(base, len);
@@ -257,8 +260,9 @@ int cp_events_add_task(struct cp_sampler *s, pid_t tid)
 		fd = perf_event_open(&s->attr, tid, ev->cpu);
 		if (fd < 0) {
 			r = fd;
-			snprintf(s->error, sizeof(s->error), "perf_event_open(cpu-clock, thread %d, cpu %d)",
-				 (int)tid, ev->cpu);
+			snprintf(s->error, sizeof(s->error),
+				 "perf_event_open(cpu-clock, thread %d, cpu %d)", (int)tid,
+				 ev->cpu);
 			break;
 		}
 		s->task_fds[s->ntask_fds++] = fd;

@@ -143,7 +143,8 @@ int cp_procs_fork(struct cp_procs *procs, pid_t ppid, pid_t pid, pid_t parent_ti
 		return 0;
 
 	child->name = cp_procs_thread_name(procs, ppid, parent_tid);
-	if (cp_grow((void **)&child->maps, &child->maps_cap, parent->nmaps, sizeof(*child->maps)) < 0)
+	if (cp_grow((void **)&child->maps, &child->maps_cap, parent->nmaps, sizeof(*child->maps)) <
+	    0)
 		return -ENOMEM;
 	/* Map objects are immutable once made, so the copy can share them. */
 	memcpy(child->maps, parent->maps, parent->nmaps * sizeof(*child->maps));
@@ -322,8 +323,8 @@ struct cp_map *cp_procs_add_map(struct cp_procs *procs, pid_t pid, uint64_t star
 			return NULL;
 	}
 	if (init.module)
-		init.has_bias = cp_module_load_bias(init.module, init.start, init.pgoff,
-						    &init.bias) == 0;
+		init.has_bias =
+			cp_module_load_bias(init.module, init.start, init.pgoff, &init.bias) == 0;
 
 	struct cp_map *map = map_new(procs, &init);
 
@@ -413,7 +414,8 @@ int cp_procs_seed_names(struct cp_procs *procs, pid_t pid)
 	struct dirent *de;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-	if (read_line(path, name, sizeof(name)) == 0 && cp_procs_set_name(procs, pid, pid, name) < 0)
+	if (read_line(path, name, sizeof(name)) == 0 &&
+	    cp_procs_set_name(procs, pid, pid, name) < 0)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	dir = opendir(path);
@@ -453,8 +455,11 @@ const struct cp_map *cp_procs_kernel_map(struct cp_procs *procs)
 		return procs->kernel_map;
 
 	/* The upper half of the address space; pprof wants page-aligned bounds. */
-	struct cp_map init = { .start = 0xffff800000000000ULL, .end = UINT64_MAX,
-			       .path = "[kernel.kallsyms]", .has_bias = true, .is_kernel = true };
+	struct cp_map init = { .start = 0xffff800000000000ULL,
+			       .end = UINT64_MAX,
+			       .path = "[kernel.kallsyms]",
+			       .has_bias = true,
+			       .is_kernel = true };
 
 	if (cp_symbolizer_kernel(procs->symz, &init.module) < 0)
 		return NULL;

@@ -102,7 +102,8 @@ static int unwind_stopped(struct cp_sampler *s, struct cp_procs *procs, pid_t pi
 	if (got < 0)
 		return (int)got;
 
-	struct cp_stack_mem mem = { .base = regs.r[CP_DWARF_SP], .data = s->ptrace_stack,
+	struct cp_stack_mem mem = { .base = regs.r[CP_DWARF_SP],
+				    .data = s->ptrace_stack,
 				    .size = (uint64_t)got };
 	struct cp_frame *out = s->frame_buf;
 
@@ -121,9 +122,9 @@ static int unwind_stopped(struct cp_sampler *s, struct cp_procs *procs, pid_t pi
 /* --- snapshots ------------------------------------------------------------------ */
 
 enum snap_phase {
-	SNAP_SEIZED,   /* seized and interrupted, not stopped yet */
-	SNAP_STOPPED,  /* in a ptrace-stop: may be read and must be detached */
-	SNAP_GONE,     /* exited, or could not be seized */
+	SNAP_SEIZED,  /* seized and interrupted, not stopped yet */
+	SNAP_STOPPED, /* in a ptrace-stop: may be read and must be detached */
+	SNAP_GONE,    /* exited, or could not be seized */
 };
 
 struct snap_task {
@@ -223,7 +224,8 @@ static void detach_all(struct snap_task *tasks, size_t ntasks)
 			 * kernel detaches it when cprof exits. */
 			int status;
 
-			if (waitpid(t->tid, &status, __WALL | WNOHANG) == t->tid && WIFSTOPPED(status)) {
+			if (waitpid(t->tid, &status, __WALL | WNOHANG) == t->tid &&
+			    WIFSTOPPED(status)) {
 				t->phase = SNAP_STOPPED;
 				if (status >> 16 != PTRACE_EVENT_STOP)
 					t->signal = WSTOPSIG(status);
@@ -305,7 +307,8 @@ static int take_snapshots(struct cp_sampler *s, pid_t pid, struct snap_task *tas
 				snap.nframes = (uint32_t)n;
 			}
 		}
-		if (cp_grow((void **)&s->snaps, &s->snaps_cap, s->nsnaps + 1, sizeof(*s->snaps)) < 0) {
+		if (cp_grow((void **)&s->snaps, &s->snaps_cap, s->nsnaps + 1, sizeof(*s->snaps)) <
+		    0) {
 			free(snap.frames);
 			return -ENOMEM;
 		}
@@ -363,7 +366,7 @@ const struct cp_thread_snapshot *cp_sampler_snapshots(const struct cp_sampler *s
 
 /* --- tracing thread creation ------------------------------------------------------ */
 
-#define TRACE_OPTIONS                                                                    \
+#define TRACE_OPTIONS                                                                              \
 	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC)
 
 static void tidset_del(struct cp_tidset *set, pid_t tid)

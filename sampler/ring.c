@@ -10,8 +10,7 @@
 /* perf_event_header.size is a u16: no record is larger. */
 #define MAX_RECORD 65536
 
-int cp_ring_init(struct cp_ring *ring, struct perf_event_mmap_page *meta, void *data,
-		 uint64_t size)
+int cp_ring_init(struct cp_ring *ring, struct perf_event_mmap_page *meta, void *data, uint64_t size)
 {
 	memset(ring, 0, sizeof(*ring));
 	if (!size || (size & (size - 1)))

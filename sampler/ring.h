@@ -18,8 +18,8 @@
 struct cp_ring {
 	struct perf_event_mmap_page *meta;
 	unsigned char *data;
-	uint64_t size;  /* a power of two */
-	uint64_t head;  /* snapshot taken by cp_ring_begin() */
+	uint64_t size; /* a power of two */
+	uint64_t head; /* snapshot taken by cp_ring_begin() */
 	uint64_t tail;
 	unsigned char *bounce; /* a record that wraps is copied here */
 };

@@ -28,13 +28,13 @@ struct cp_proc {
 	struct cp_map **maps; /* sorted by start, non-overlapping */
 	size_t nmaps, maps_cap;
 	struct cp_htab threads; /* items: struct cp_thread */
-	const char *name;       /* process name, for threads not seen yet */
-	bool procfs_tried;      /* /proc/PID/maps was read to fill gaps */
-	bool leader_exited;     /* the main thread is gone; others may run on */
+	const char *name;	/* process name, for threads not seen yet */
+	bool procfs_tried;	/* /proc/PID/maps was read to fill gaps */
+	bool leader_exited;	/* the main thread is gone; others may run on */
 };
 
 struct cp_procs {
-	struct cp_htab procs;   /* items: struct cp_proc */
+	struct cp_htab procs; /* items: struct cp_proc */
 	struct cp_strpool names;
 	struct cp_map **all_maps; /* every map ever made: owned here */
 	size_t nall_maps, all_maps_cap;
@@ -136,7 +136,7 @@ const struct cp_map *cp_sampler_exe_map(struct cp_sampler *s, pid_t pid);
 struct cp_event {
 	int fd;
 	int cpu;
-	void *base;      /* mmap'ed header page + data, or NULL when sharing */
+	void *base; /* mmap'ed header page + data, or NULL when sharing */
 	size_t map_len;
 	struct cp_ring ring;
 	bool hung_up;
@@ -162,13 +162,13 @@ struct cp_sampler {
 	/* Attaching (attach.c): the events are enabled at once, not at exec;
 	 * further threads' events share the per-CPU rings of events[]. */
 	bool attaching;
-	bool listing_tasks;          /* cp_sampler_open_pids() is listing threads */
+	bool listing_tasks;	     /* cp_sampler_open_pids() is listing threads */
 	struct perf_event_attr attr; /* as the rings' events were opened */
-	int *task_fds;               /* the other threads' events */
+	int *task_fds;		     /* the other threads' events */
 	size_t ntask_fds, task_fds_cap;
-	struct cp_tidset inherited;  /* tids a FORK record reported while listing */
+	struct cp_tidset inherited; /* tids a FORK record reported while listing */
 	/* Stacks of ptrace-stopped threads (ptrace.c). */
-	struct cp_stacks created;    /* threadcreate: one count per clone/fork/vfork */
+	struct cp_stacks created; /* threadcreate: one count per clone/fork/vfork */
 	uint64_t created_count;
 	struct cp_thread_snapshot *snaps;
 	size_t nsnaps, snaps_cap;

@@ -17,8 +17,8 @@
 #include "sampler/sampler-internal.h"
 #include "sampler/unwind.h"
 
-#define SAMPLE_TYPE                                                                      \
-	(PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |         \
+#define SAMPLE_TYPE                                                                                \
+	(PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |                   \
 	 PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN)
 #define SAMPLE_TYPE_DWARF (SAMPLE_TYPE | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER)
 
@@ -163,9 +163,9 @@ static int record_time(const struct cp_sampler *s, const struct perf_event_heade
 		       uint64_t *ret)
 {
 	/* Trailer fields, in order: TID, TIME, ... CPU; TIME follows TID. */
-	size_t trailer = 8 * (!!(s->sample_type & PERF_SAMPLE_TID) +
-			      !!(s->sample_type & PERF_SAMPLE_TIME) +
-			      !!(s->sample_type & PERF_SAMPLE_CPU));
+	size_t trailer =
+		8 * (!!(s->sample_type & PERF_SAMPLE_TID) + !!(s->sample_type & PERF_SAMPLE_TIME) +
+		     !!(s->sample_type & PERF_SAMPLE_CPU));
 	size_t time_at = hdr->size - trailer + 8 * !!(s->sample_type & PERF_SAMPLE_TID);
 
 	if (hdr->size < sizeof(*hdr) + trailer)
@@ -196,7 +196,8 @@ static size_t unwind_dwarf(struct cp_sampler *s, struct cp_proc *proc,
 
 		cp_arch_regs_from_perf(sample->regs, &regs);
 
-		struct cp_stack_mem mem = { .base = regs.r[CP_DWARF_SP], .data = sample->stack,
+		struct cp_stack_mem mem = { .base = regs.r[CP_DWARF_SP],
+					    .data = sample->stack,
 					    .size = sample->stack ? sample->stack_size : 0 };
 
 		n += cp_unwind_dwarf(s->unwind_cache, &s->procs, proc, &regs, &mem, out + n,
@@ -235,10 +236,10 @@ static int handle_sample(struct cp_sampler *s, const struct perf_event_header *h
 	if (!proc)
 		return -ENOMEM;
 
-	size_t n = s->opts.callchain == CP_CALLCHAIN_DWARF ? unwind_dwarf(s, proc, &sample)
-							   : cp_unwind_fp(&s->procs, proc, &sample,
-									  s->frame_buf, CP_MAX_FRAMES,
-									  &s->stats);
+	size_t n = s->opts.callchain == CP_CALLCHAIN_DWARF
+			   ? unwind_dwarf(s, proc, &sample)
+			   : cp_unwind_fp(&s->procs, proc, &sample, s->frame_buf, CP_MAX_FRAMES,
+					  &s->stats);
 	const char *name = cp_procs_thread_name(&s->procs, sample.pid, sample.tid);
 
 	s->stats.samples++;
@@ -260,9 +261,9 @@ static int handle_mmap2(struct cp_sampler *s, const struct perf_event_header *hd
 	if (build_id_len > sizeof(rec->build_id))
 		build_id_len = 0;
 
-	struct cp_map *map = cp_procs_add_map(&s->procs, (pid_t)rec->pid, rec->addr, rec->len,
-					      rec->pgoff, rec->filename,
-					      build_id_len ? rec->build_id : NULL, build_id_len);
+	struct cp_map *map =
+		cp_procs_add_map(&s->procs, (pid_t)rec->pid, rec->addr, rec->len, rec->pgoff,
+				 rec->filename, build_id_len ? rec->build_id : NULL, build_id_len);
 
 	if (!map)
 		return -ENOMEM;
@@ -483,7 +484,8 @@ int cp_sampler_new(const struct cp_sampler_opts *opts, struct cp_symbolizer *sym
 
 	if (opts->freq_hz == 0 || opts->freq_hz > 1000000000U ||
 	    (opts->callchain == CP_CALLCHAIN_DWARF &&
-	     (opts->stack_size < 8 || opts->stack_size > CP_STACK_SIZE_MAX || opts->stack_size % 8)))
+	     (opts->stack_size < 8 || opts->stack_size > CP_STACK_SIZE_MAX ||
+	      opts->stack_size % 8)))
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)

@@ -49,12 +49,12 @@ struct cp_sampler_opts {
  * Mappings are never freed before the sampler, so stacks can point at them. */
 struct cp_map {
 	uint64_t start, end, pgoff;
-	const char *path;          /* "//anon" for anonymous code, "[vdso]", ... */
-	struct cp_module *module;  /* NULL: no file behind it */
-	uint64_t bias;             /* runtime address - module address */
-	bool has_bias;             /* false: addresses cannot be resolved */
+	const char *path;	  /* "//anon" for anonymous code, "[vdso]", ... */
+	struct cp_module *module; /* NULL: no file behind it */
+	uint64_t bias;		  /* runtime address - module address */
+	bool has_bias;		  /* false: addresses cannot be resolved */
 	bool is_kernel;
-	bool is_marker;            /* not code: "[truncated]" or "[unknown]" ends a stack */
+	bool is_marker; /* not code: "[truncated]" or "[unknown]" ends a stack */
 };
 
 struct cp_frame {
@@ -66,27 +66,27 @@ struct cp_frame {
 struct cp_stack {
 	pid_t pid, tid;
 	const char *thread_name;
-	uint64_t count;       /* samples */
-	uint64_t period_sum;  /* sum of the samples' periods (ns of CPU time) */
+	uint64_t count;	     /* samples */
+	uint64_t period_sum; /* sum of the samples' periods (ns of CPU time) */
 	uint32_t nframes;
 	struct cp_frame frames[]; /* leaf first */
 };
 
 struct cp_sampler_stats {
-	uint64_t samples;         /* samples aggregated */
-	uint64_t lost;            /* samples the kernel dropped (full ring) */
-	uint64_t throttled;       /* throttle events (rate above the kernel's limit) */
-	uint64_t stacks;          /* distinct stacks */
-	uint64_t unmapped_pcs;    /* user PCs outside any known mapping */
+	uint64_t samples;      /* samples aggregated */
+	uint64_t lost;	       /* samples the kernel dropped (full ring) */
+	uint64_t throttled;    /* throttle events (rate above the kernel's limit) */
+	uint64_t stacks;       /* distinct stacks */
+	uint64_t unmapped_pcs; /* user PCs outside any known mapping */
 	uint64_t processes, threads;
-	uint64_t malformed;       /* records that could not be decoded */
-	uint64_t complete;        /* samples whose stack reached the thread's root */
-	uint64_t truncated;       /* ... ran out of stack copy or frames */
-	uint64_t unknown;         /* ... met code it could not unwind */
-	uint64_t unwind_rules;    /* distinct (module, PC) unwind rules compiled */
-	uint64_t created;         /* clone, fork and vfork events counted */
-	bool kernel_excluded;     /* the kernel refused kernel samples */
-	unsigned int ring_pages;  /* data pages per CPU ring */
+	uint64_t malformed;	 /* records that could not be decoded */
+	uint64_t complete;	 /* samples whose stack reached the thread's root */
+	uint64_t truncated;	 /* ... ran out of stack copy or frames */
+	uint64_t unknown;	 /* ... met code it could not unwind */
+	uint64_t unwind_rules;	 /* distinct (module, PC) unwind rules compiled */
+	uint64_t created;	 /* clone, fork and vfork events counted */
+	bool kernel_excluded;	 /* the kernel refused kernel samples */
+	unsigned int ring_pages; /* data pages per CPU ring */
 };
 
 /*
@@ -162,11 +162,11 @@ void cp_sampler_get_stats(const struct cp_sampler *s, struct cp_sampler_stats *r
 /* One thread of a snapshot (cp_sampler_snapshot). */
 struct cp_thread_snapshot {
 	pid_t pid, tid;
-	const char *name;   /* borrowed from the sampler */
-	char state;         /* /proc state before it was stopped: R, S, D, T, t ... */
-	char wchan[40];     /* where in the kernel it was waiting, or "" */
-	bool stopped;       /* false: it could not be stopped; no frames */
-	int signal;         /* a signal it was about to take when it stopped, or 0 */
+	const char *name; /* borrowed from the sampler */
+	char state;	  /* /proc state before it was stopped: R, S, D, T, t ... */
+	char wchan[40];	  /* where in the kernel it was waiting, or "" */
+	bool stopped;	  /* false: it could not be stopped; no frames */
+	int signal;	  /* a signal it was about to take when it stopped, or 0 */
 	uint32_t nframes;
 	struct cp_frame *frames; /* leaf first; ends in a marker frame if unfinished */
 };

@@ -45,17 +45,18 @@ int cp_stacks_add(struct cp_stacks *stacks, pid_t pid, pid_t tid, const char *th
 		  const struct cp_frame *frames, uint32_t nframes, uint64_t period)
 {
 	struct stack_key key = { pid, tid, thread_name, frames, nframes };
-	uint64_t hash = cp_hash_bytes(frames, nframes * sizeof(*frames),
-				      cp_hash_combine((uint64_t)pid << 32 | (uint32_t)tid,
-						      (uintptr_t)thread_name));
+	uint64_t hash = cp_hash_bytes(
+		frames, nframes * sizeof(*frames),
+		cp_hash_combine((uint64_t)pid << 32 | (uint32_t)tid, (uintptr_t)thread_name));
 	struct cp_stack *stack = cp_htab_find(&stacks->table, hash, &key, stack_eq);
 
 	if (!stack) {
 		stack = malloc(sizeof(*stack) + nframes * sizeof(*frames));
 		if (!stack)
 			return -ENOMEM;
-		*stack = (struct cp_stack){ .pid = pid, .tid = tid, .thread_name = thread_name,
-					    .nframes = nframes };
+		*stack = (struct cp_stack){
+			.pid = pid, .tid = tid, .thread_name = thread_name, .nframes = nframes
+		};
 		memcpy(stack->frames, frames, nframes * sizeof(*frames));
 		if (cp_htab_insert(&stacks->table, hash, stack) < 0) {
 			free(stack);

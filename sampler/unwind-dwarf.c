@@ -44,7 +44,7 @@ enum reg_how {
 struct reg_rule {
 	uint8_t how;
 	uint8_t nops;
-	uint8_t other; /* REG_COPY */
+	uint8_t other;	/* REG_COPY */
 	uint16_t first; /* index of the first op */
 };
 
@@ -240,19 +240,23 @@ static bool eval(const struct eval_ctx *ctx, const struct op *ops, size_t nops, 
 	uint64_t st[EVAL_STACK];
 	size_t sp = 0;
 
-#define NEED(n)  do { if (sp < (n)) return false; } while (0)
-#define PUSH(v)                                                                          \
-	do {                                                                             \
-		uint64_t pushed = (v);                                                   \
-		if (sp == EVAL_STACK)                                                    \
-			return false;                                                    \
-		st[sp++] = pushed;                                                       \
+#define NEED(n)                                                                                    \
+	do {                                                                                       \
+		if (sp < (n))                                                                      \
+			return false;                                                              \
 	} while (0)
-#define BINARY(expr)                                                                     \
-	do {                                                                             \
-		NEED(2);                                                                 \
-		uint64_t b = st[--sp], a = st[sp - 1];                                   \
-		st[sp - 1] = (expr);                                                     \
+#define PUSH(v)                                                                                    \
+	do {                                                                                       \
+		uint64_t pushed = (v);                                                             \
+		if (sp == EVAL_STACK)                                                              \
+			return false;                                                              \
+		st[sp++] = pushed;                                                                 \
+	} while (0)
+#define BINARY(expr)                                                                               \
+	do {                                                                                       \
+		NEED(2);                                                                           \
+		uint64_t b = st[--sp], a = st[sp - 1];                                             \
+		st[sp - 1] = (expr);                                                               \
 	} while (0)
 
 	for (size_t i = 0; i < nops; i++) {
@@ -282,9 +286,16 @@ static bool eval(const struct eval_ctx *ctx, const struct op *ops, size_t nops, 
 				return false;
 			PUSH(ctx->cfa);
 			break;
-		case DW_OP_const1u: case DW_OP_const2u: case DW_OP_const4u: case DW_OP_const8u:
-		case DW_OP_const1s: case DW_OP_const2s: case DW_OP_const4s: case DW_OP_const8s:
-		case DW_OP_constu: case DW_OP_consts:
+		case DW_OP_const1u:
+		case DW_OP_const2u:
+		case DW_OP_const4u:
+		case DW_OP_const8u:
+		case DW_OP_const1s:
+		case DW_OP_const2s:
+		case DW_OP_const4s:
+		case DW_OP_const8s:
+		case DW_OP_constu:
+		case DW_OP_consts:
 			PUSH(op->number);
 			break;
 		case DW_OP_plus_uconst:
@@ -328,21 +339,51 @@ static bool eval(const struct eval_ctx *ctx, const struct op *ops, size_t nops, 
 			NEED(1);
 			st[sp - 1] = ~st[sp - 1];
 			break;
-		case DW_OP_plus: BINARY(a + b); break;
-		case DW_OP_minus: BINARY(a - b); break;
-		case DW_OP_mul: BINARY(a * b); break;
-		case DW_OP_and: BINARY(a & b); break;
-		case DW_OP_or: BINARY(a | b); break;
-		case DW_OP_xor: BINARY(a ^ b); break;
-		case DW_OP_shl: BINARY(b < 64 ? a << b : 0); break;
-		case DW_OP_shr: BINARY(b < 64 ? a >> b : 0); break;
-		case DW_OP_shra: BINARY(b < 64 ? (uint64_t)((int64_t)a >> b) : 0); break;
-		case DW_OP_eq: BINARY(a == b); break;
-		case DW_OP_ne: BINARY(a != b); break;
-		case DW_OP_lt: BINARY((int64_t)a < (int64_t)b); break;
-		case DW_OP_le: BINARY((int64_t)a <= (int64_t)b); break;
-		case DW_OP_gt: BINARY((int64_t)a > (int64_t)b); break;
-		case DW_OP_ge: BINARY((int64_t)a >= (int64_t)b); break;
+		case DW_OP_plus:
+			BINARY(a + b);
+			break;
+		case DW_OP_minus:
+			BINARY(a - b);
+			break;
+		case DW_OP_mul:
+			BINARY(a * b);
+			break;
+		case DW_OP_and:
+			BINARY(a & b);
+			break;
+		case DW_OP_or:
+			BINARY(a | b);
+			break;
+		case DW_OP_xor:
+			BINARY(a ^ b);
+			break;
+		case DW_OP_shl:
+			BINARY(b < 64 ? a << b : 0);
+			break;
+		case DW_OP_shr:
+			BINARY(b < 64 ? a >> b : 0);
+			break;
+		case DW_OP_shra:
+			BINARY(b < 64 ? (uint64_t)((int64_t)a >> b) : 0);
+			break;
+		case DW_OP_eq:
+			BINARY(a == b);
+			break;
+		case DW_OP_ne:
+			BINARY(a != b);
+			break;
+		case DW_OP_lt:
+			BINARY((int64_t)a < (int64_t)b);
+			break;
+		case DW_OP_le:
+			BINARY((int64_t)a <= (int64_t)b);
+			break;
+		case DW_OP_gt:
+			BINARY((int64_t)a > (int64_t)b);
+			break;
+		case DW_OP_ge:
+			BINARY((int64_t)a >= (int64_t)b);
+			break;
 		case DW_OP_nop:
 			break;
 		default:
@@ -361,9 +402,9 @@ static bool eval(const struct eval_ctx *ctx, const struct op *ops, size_t nops, 
 
 enum step_result {
 	STEP_OK,
-	STEP_ROOT,      /* the CFI says this is the outermost frame */
-	STEP_NO_STACK,  /* needed memory beyond the stack copy */
-	STEP_FAILED,    /* no usable rule */
+	STEP_ROOT,     /* the CFI says this is the outermost frame */
+	STEP_NO_STACK, /* needed memory beyond the stack copy */
+	STEP_FAILED,   /* no usable rule */
 };
 
 static enum step_result step_cfi(const struct unwind_rule *rule, const struct cp_regs *regs,

@@ -53,15 +53,16 @@ static size_t walk_callchain(struct cp_procs *procs, struct cp_proc *proc,
 	return n;
 }
 
-size_t cp_unwind_fp(struct cp_procs *procs, struct cp_proc *proc, const struct cp_sample_data *sample,
-		    struct cp_frame *out, size_t max, struct cp_sampler_stats *stats)
+size_t cp_unwind_fp(struct cp_procs *procs, struct cp_proc *proc,
+		    const struct cp_sample_data *sample, struct cp_frame *out, size_t max,
+		    struct cp_sampler_stats *stats)
 {
 	size_t n = walk_callchain(procs, proc, sample, out, max, stats, false);
 
 	/* A chain the kernel could not walk at all still has its sampled PC. */
 	if (n == 0 && max > 0) {
-		bool kernel_ip = (sample->misc & PERF_RECORD_MISC_CPUMODE_MASK) ==
-				 PERF_RECORD_MISC_KERNEL;
+		bool kernel_ip =
+			(sample->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
 		const struct cp_map *map = kernel_ip ? cp_procs_kernel_map(procs)
 						     : cp_procs_lookup(procs, proc, sample->ip);
 

@@ -27,19 +27,19 @@ struct cp_sample_data {
 	uint16_t misc; /* PERF_RECORD_MISC_* of the record */
 	const uint64_t *callchain;
 	uint64_t callchain_nr;
-	uint64_t regs_abi;         /* PERF_SAMPLE_REGS_ABI_*; NONE: no user context */
-	const uint64_t *regs;      /* user registers in perf's mask order */
+	uint64_t regs_abi;	    /* PERF_SAMPLE_REGS_ABI_*; NONE: no user context */
+	const uint64_t *regs;	    /* user registers in perf's mask order */
 	const unsigned char *stack; /* copy of the user stack from the sampled SP */
-	uint64_t stack_size;       /* bytes of it that are valid */
+	uint64_t stack_size;	    /* bytes of it that are valid */
 };
 
 /*
  * cp_unwind_fp() - the stack of @sample from its kernel callchain.
  * Return: the number of frames written to @out (at most @max).
  */
-size_t cp_unwind_fp(struct cp_procs *procs, struct cp_proc *proc, const struct cp_sample_data *sample,
-		    struct cp_frame *out, size_t max, struct cp_sampler_stats *stats);
-
+size_t cp_unwind_fp(struct cp_procs *procs, struct cp_proc *proc,
+		    const struct cp_sample_data *sample, struct cp_frame *out, size_t max,
+		    struct cp_sampler_stats *stats);
 
 /* Stack memory an unwinder may read: @size bytes of copy for [base, base + size). */
 struct cp_stack_mem {

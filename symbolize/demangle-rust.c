@@ -650,28 +650,50 @@ static void v0_print_path(struct v0 *p, bool in_value)
 static const char *v0_basic_type(char c)
 {
 	switch (c) {
-	case 'a': return "i8";
-	case 'b': return "bool";
-	case 'c': return "char";
-	case 'd': return "f64";
-	case 'e': return "str";
-	case 'f': return "f32";
-	case 'h': return "u8";
-	case 'i': return "isize";
-	case 'j': return "usize";
-	case 'l': return "i32";
-	case 'm': return "u32";
-	case 'n': return "i128";
-	case 'o': return "u128";
-	case 's': return "i16";
-	case 't': return "u16";
-	case 'u': return "()";
-	case 'v': return "...";
-	case 'x': return "i64";
-	case 'y': return "u64";
-	case 'z': return "!";
-	case 'p': return "_";
-	default: return NULL;
+	case 'a':
+		return "i8";
+	case 'b':
+		return "bool";
+	case 'c':
+		return "char";
+	case 'd':
+		return "f64";
+	case 'e':
+		return "str";
+	case 'f':
+		return "f32";
+	case 'h':
+		return "u8";
+	case 'i':
+		return "isize";
+	case 'j':
+		return "usize";
+	case 'l':
+		return "i32";
+	case 'm':
+		return "u32";
+	case 'n':
+		return "i128";
+	case 'o':
+		return "u128";
+	case 's':
+		return "i16";
+	case 't':
+		return "u16";
+	case 'u':
+		return "()";
+	case 'v':
+		return "...";
+	case 'x':
+		return "i64";
+	case 'y':
+		return "u64";
+	case 'z':
+		return "!";
+	case 'p':
+		return "_";
+	default:
+		return NULL;
 	}
 }
 
@@ -1016,10 +1038,20 @@ static void v0_print_const(struct v0 *p)
 	case 'p':
 		v0_print(p, "_");
 		break;
-	case 'h': case 't': case 'm': case 'y': case 'o': case 'j':
+	case 'h':
+	case 't':
+	case 'm':
+	case 'y':
+	case 'o':
+	case 'j':
 		v0_print_const_uint(p);
 		break;
-	case 'a': case 's': case 'l': case 'x': case 'n': case 'i':
+	case 'a':
+	case 's':
+	case 'l':
+	case 'x':
+	case 'n':
+	case 'i':
 		if (v0_eat(p, 'n'))
 			v0_print(p, "-");
 		v0_print_const_uint(p);

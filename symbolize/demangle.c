@@ -92,16 +92,24 @@ static const char *group_end(const char *s)
 /* Operator names after "operator", longest first. */
 static const char *const operators[] = {
 	"<=>", "<<=", ">>=", "->*", "()", "[]", "<<", ">>", "<=", ">=", "==", "!=", "&&",
-	"||", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "->", "+", "-",
-	"*", "/", "%", "^", "&", "|", "~", "!", "=", "<", ">", ",",
+	"||",  "++",  "--",  "+=",  "-=", "*=", "/=", "%=", "&=", "|=", "^=", "->", "+",
+	"-",   "*",   "/",   "%",   "^",  "&",	"|",  "~",  "!",  "=",	"<",  ">",  ",",
 };
 
 /* Prefixes of special names ("non-virtual thunk to ns::f()"), kept as they are. */
 static const char *const special_prefixes[] = {
-	"non-virtual thunk to ", "virtual thunk to ", "covariant return thunk to ",
-	"transaction clone for ", "construction vtable for ", "vtable for ",
-	"typeinfo name for ", "typeinfo for ", "VTT for ", "guard variable for ",
-	"TLS init function for ", "TLS wrapper function for ",
+	"non-virtual thunk to ",
+	"virtual thunk to ",
+	"covariant return thunk to ",
+	"transaction clone for ",
+	"construction vtable for ",
+	"vtable for ",
+	"typeinfo name for ",
+	"typeinfo for ",
+	"VTT for ",
+	"guard variable for ",
+	"TLS init function for ",
+	"TLS wrapper function for ",
 };
 
 int cp_demangle_cxx_simplify(const char *full, char **ret)

@@ -19,8 +19,8 @@
 typedef char *(*cp_cxa_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
 
 struct cp_demangler {
-	bool tried;		       /* whether libstdc++ was looked for */
-	void *libstdcxx;	       /* its dlopen() handle, or NULL */
+	bool tried;			 /* whether libstdc++ was looked for */
+	void *libstdcxx;		 /* its dlopen() handle, or NULL */
 	cp_cxa_demangle_fn cxa_demangle; /* NULL: C++ names stay mangled */
 };
 

@@ -9,9 +9,9 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
-#include <limits.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -708,7 +708,8 @@ static int resolve_dwarf(struct cp_symbolizer *symz, struct cp_module *mod, uint
 		if (elf_name) {
 			symz->scratch.function_start = elf_start;
 			r = cp_symz_push_frame(symz, elf_name, elf_name,
-					       full_path(&cudie, file, path, sizeof(path)), line, 0);
+					       full_path(&cudie, file, path, sizeof(path)), line,
+					       0);
 			r = r < 0 ? r : 1;
 		}
 		goto out;

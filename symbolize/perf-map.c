@@ -130,7 +130,10 @@ static int add_sym(struct perf_map *pm, uint64_t start, uint64_t size, const cha
 		return -ENOMEM;
 	memcpy(pm->names + pm->names_len, name, len);
 	pm->syms[pm->len++] = (struct jit_sym){
-		.addr = start, .size = size, .name = pm->names_len, .seq = pm->nlines,
+		.addr = start,
+		.size = size,
+		.name = pm->names_len,
+		.seq = pm->nlines,
 	};
 	pm->names_len += len;
 	return 0;

@@ -25,8 +25,8 @@
 #include "symbolize/symbolize.h"
 
 enum module_kind {
-	MODULE_ELF,    /* a file or the vdso, resolved through its own Dwfl */
-	MODULE_KERNEL, /* resolved through kallsyms */
+	MODULE_ELF,	 /* a file or the vdso, resolved through its own Dwfl */
+	MODULE_KERNEL,	 /* resolved through kallsyms */
 	MODULE_PERF_MAP, /* a process's JIT code, through /tmp/perf-PID.map */
 };
 
@@ -102,8 +102,8 @@ struct jit_sym {
 
 struct perf_map {
 	pid_t pid;
-	int fd;          /* -1 until the file is found */
-	bool loaded;     /* a lookup has read it */
+	int fd;		 /* -1 until the file is found */
+	bool loaded;	 /* a lookup has read it */
 	uint64_t parsed; /* bytes read so far: complete lines only */
 	size_t nlines;
 	struct jit_sym *syms; /* sorted by address, one per address */

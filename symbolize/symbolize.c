@@ -357,14 +357,13 @@ int cp_symz_find_debuginfo(Dwfl_Module *dwmod, void **userdata, const char *modn
 			setenv("DEBUGINFOD_RETRY_LIMIT", "0", 1);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	fd = dwfl_standard_find_debuginfo(dwmod, userdata, modname, base, file_name,
-					  debuglink_file, debuglink_crc, debuginfo_file_name);
+	fd = dwfl_standard_find_debuginfo(dwmod, userdata, modname, base, file_name, debuglink_file,
+					  debuglink_crc, debuginfo_file_name);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* A server that let a query time out would make every module wait as
 	 * long again: ask no more in this run. */
 	wait = getenv("DEBUGINFOD_TIMEOUT");
-	if (symz->debuginfod && fd < 0 && wait &&
-	    t1.tv_sec - t0.tv_sec >= strtol(wait, NULL, 10)) {
+	if (symz->debuginfod && fd < 0 && wait && t1.tv_sec - t0.tv_sec >= strtol(wait, NULL, 10)) {
 		cp_debug("debuginfod timed out on '%s', not asking it again", modname);
 		symz->debuginfod = false;
 	}

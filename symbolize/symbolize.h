@@ -48,12 +48,12 @@ struct cp_symbolizer_opts {
 
 /* Counters for the end-of-run report; partial failures are counted, not printed. */
 struct cp_symbolizer_stats {
-	uint64_t modules;          /* modules opened */
+	uint64_t modules;	     /* modules opened */
 	uint64_t modules_unreadable; /* could not be opened or parsed */
-	uint64_t lookups;          /* distinct (module, address) resolved */
+	uint64_t lookups;	     /* distinct (module, address) resolved */
 	uint64_t lookups_unresolved; /* ... of which no function was found */
-	uint64_t lookups_fde;        /* ... named after the CFI FDE that covers them */
-	uint64_t names_mangled;      /* distinct mangled names left undemangled */
+	uint64_t lookups_fde;	     /* ... named after the CFI FDE that covers them */
+	uint64_t names_mangled;	     /* distinct mangled names left undemangled */
 };
 
 /*
@@ -119,11 +119,11 @@ int cp_symbolizer_perf_map(struct cp_symbolizer *symz, pid_t pid, struct cp_modu
 
 /* One frame of a lookup result: a function, or an inlined call in it. */
 struct cp_symbol_frame {
-	const char *function;    /* demangled name; NULL: unknown */
+	const char *function;	 /* demangled name; NULL: unknown */
 	const char *system_name; /* linkage (mangled) name; NULL: unknown */
-	const char *file;        /* source file; NULL: unknown */
-	int line;                /* 0: unknown */
-	int start_line;          /* line where the function begins; 0: unknown */
+	const char *file;	 /* source file; NULL: unknown */
+	int line;		 /* 0: unknown */
+	int start_line;		 /* line where the function begins; 0: unknown */
 };
 
 struct cp_symbol {

@@ -22,54 +22,54 @@ struct cp_test {
 
 static struct cp_test *cp_tests_head, **cp_tests_tail = &cp_tests_head;
 
-#define TEST(name)                                                                      \
-	static int test_##name(void);                                                   \
-	__attribute__((constructor)) static void register_##name(void)                  \
-	{                                                                               \
-		static struct cp_test t = { #name, test_##name, NULL };                 \
-		*cp_tests_tail = &t;                                                    \
-		cp_tests_tail = &t.next;                                                \
-	}                                                                               \
+#define TEST(name)                                                                                 \
+	static int test_##name(void);                                                              \
+	__attribute__((constructor)) static void register_##name(void)                             \
+	{                                                                                          \
+		static struct cp_test t = { #name, test_##name, NULL };                            \
+		*cp_tests_tail = &t;                                                               \
+		cp_tests_tail = &t.next;                                                           \
+	}                                                                                          \
 	static int test_##name(void)
 
-#define CHECK(cond)                                                                     \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			return 1;                                                       \
-		}                                                                       \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                  \
-	do {                                                                            \
-		long long cp_a_ = (long long)(a), cp_b_ = (long long)(b);               \
-		if (cp_a_ != cp_b_) {                                                   \
-			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n", \
-				__FILE__, __LINE__, #a, cp_a_, #b, cp_b_);              \
-			return 1;                                                       \
-		}                                                                       \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		long long cp_a_ = (long long)(a), cp_b_ = (long long)(b);                          \
+		if (cp_a_ != cp_b_) {                                                              \
+			fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %lld, %s == %lld\n",        \
+				__FILE__, __LINE__, #a, cp_a_, #b, cp_b_);                         \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STREQ(a, b)                                                               \
-	do {                                                                            \
-		const char *cp_a_ = (a), *cp_b_ = (b);                                  \
-		if (!cp_a_ || !cp_b_ || strcmp(cp_a_, cp_b_) != 0) {                    \
+#define CHECK_STREQ(a, b)                                                                          \
+	do {                                                                                       \
+		const char *cp_a_ = (a), *cp_b_ = (b);                                             \
+		if (!cp_a_ || !cp_b_ || strcmp(cp_a_, cp_b_) != 0) {                               \
 			fprintf(stderr, "%s:%d: CHECK_STREQ failed: %s == \"%s\", %s == \"%s\"\n", \
-				__FILE__, __LINE__, #a, cp_a_ ? cp_a_ : "(null)", #b,   \
-				cp_b_ ? cp_b_ : "(null)");                              \
-			return 1;                                                       \
-		}                                                                       \
+				__FILE__, __LINE__, #a, cp_a_ ? cp_a_ : "(null)", #b,              \
+				cp_b_ ? cp_b_ : "(null)");                                         \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 /* A check that returns a negative errno: 0 or more is success. */
-#define CHECK_OK(expr)                                                                  \
-	do {                                                                            \
-		long long cp_r_ = (long long)(expr);                                    \
-		if (cp_r_ < 0) {                                                        \
-			fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, \
-				strerror((int)-cp_r_));                                 \
-			return 1;                                                       \
-		}                                                                       \
+#define CHECK_OK(expr)                                                                             \
+	do {                                                                                       \
+		long long cp_r_ = (long long)(expr);                                               \
+		if (cp_r_ < 0) {                                                                   \
+			fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,       \
+				strerror((int)-cp_r_));                                            \
+			return 1;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 int main(int argc, char **argv)

@@ -89,10 +89,9 @@ TEST(cxx_simplify_odd_shapes)
 	CHECK_EQ(cp_demangle_cxx_simplify("unsigned long ns::f<1>(int) const", &got), 1);
 	CHECK_STREQ(got, "ns::f");
 	free(got);
-	CHECK_EQ(cp_demangle_cxx_simplify(
-			 "std::ostream& std::operator<< <std::char_traits<char> >"
-			 "(std::ostream&, char const*)",
-			 &got),
+	CHECK_EQ(cp_demangle_cxx_simplify("std::ostream& std::operator<< <std::char_traits<char> >"
+					  "(std::ostream&, char const*)",
+					  &got),
 		 1);
 	CHECK_STREQ(got, "std::operator<<");
 	free(got);
@@ -194,10 +193,12 @@ TEST(rust_v0)
 		{ "_RINvCsjMaewn57Afh_1t1gFG0_RL1_hQL0_hERL0_hEB2_",
 		  "t::g::<for<'a, 'b> fn(&'a u8, &'b mut u8) -> &'b u8>" },
 		{ "_RINvCsjMaewn57Afh_"
-		  "1t1gFG_RL0_ehEdEB2_", "t::g::<for<'a> fn(&'a str, u8) -> f64>" },
+		  "1t1gFG_RL0_ehEdEB2_",
+		  "t::g::<for<'a> fn(&'a str, u8) -> f64>" },
 		{ "_RINvCsjMaewn57Afh_1t1gFKCEuEB2_", "t::g::<extern \"C\" fn()>" },
 		{ "_RINvCsjMaewn57Af"
-		  "h_1t1gFUKCsEtEB2_", "t::g::<unsafe extern \"C\" fn(i16) -> u16>" },
+		  "h_1t1gFUKCsEtEB2_",
+		  "t::g::<unsafe extern \"C\" fn(i16) -> u16>" },
 		{ "_RINvCsjMaewn57Afh_1t1gOyEB2_", "t::g::<*mut u64>" },
 		{ "_RINvCsjMaewn57Afh_1t1gPaEB2_", "t::g::<*const i8>" },
 		{ "_RINvCsjMaewn57Afh_1t1gQStEB2_", "t::g::<&mut [u16]>" },

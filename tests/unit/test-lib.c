@@ -65,20 +65,22 @@ TEST(htab_remove_keeps_every_other_item_findable)
 	/* Few distinct hashes: long probe runs that wrap around the table. */
 	for (int i = 0; i < 3000; i++) {
 		values[i] = i;
-		CHECK_OK(cp_htab_insert(&tab, (uint64_t)(i % 7) * 0x9e3779b97f4a7c15ULL, &values[i]));
+		CHECK_OK(cp_htab_insert(&tab, (uint64_t)(i % 7) * 0x9e3779b97f4a7c15ULL,
+					&values[i]));
 	}
 	for (int i = 0; i < 3000; i += 3) {
 		int key = i;
 
-		CHECK(cp_htab_remove(&tab, (uint64_t)(i % 7) * 0x9e3779b97f4a7c15ULL, &key, int_eq) ==
-		      &values[i]);
-		CHECK(cp_htab_remove(&tab, (uint64_t)(i % 7) * 0x9e3779b97f4a7c15ULL, &key, int_eq) ==
-		      NULL);
+		CHECK(cp_htab_remove(&tab, (uint64_t)(i % 7) * 0x9e3779b97f4a7c15ULL, &key,
+				     int_eq) == &values[i]);
+		CHECK(cp_htab_remove(&tab, (uint64_t)(i % 7) * 0x9e3779b97f4a7c15ULL, &key,
+				     int_eq) == NULL);
 	}
 	CHECK_EQ(tab.len, 2000);
 	for (int i = 0; i < 3000; i++) {
 		int key = i;
-		void *found = cp_htab_find(&tab, (uint64_t)(i % 7) * 0x9e3779b97f4a7c15ULL, &key, int_eq);
+		void *found =
+			cp_htab_find(&tab, (uint64_t)(i % 7) * 0x9e3779b97f4a7c15ULL, &key, int_eq);
 
 		CHECK(found == (i % 3 ? &values[i] : NULL));
 	}

@@ -23,9 +23,12 @@ enum { L_INLINE = 1, L_MAIN, L_NOLINES, L_NOFILE };
 
 static int build_locations(struct cp_profile *prof)
 {
-	static const struct cp_mapping_desc app = { 0x400000, 0x500000, 0, "/bin/app", "abcd", false };
-	static const struct cp_mapping_desc spaced = { 0x600000, 0x700000, 0x1000,
-						       "/lib/with space.so", NULL, false };
+	static const struct cp_mapping_desc app = {
+		0x400000, 0x500000, 0, "/bin/app", "abcd", false
+	};
+	static const struct cp_mapping_desc spaced = { 0x600000, 0x700000,
+						       0x1000,	 "/lib/with space.so",
+						       NULL,	 false };
 	static const struct cp_line_desc chain[] = {
 		{ .function = "inl", .filename = "a.c", .line = 10 },
 		{ .function = "outer_function_with_a_long_name", .filename = "a.c", .line = 20 },

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "cpunwind.h"
+
 #include "cpwork.h"
 
 CP_W_NOINLINE unsigned long cpunwind_call(unsigned long (*fn)(unsigned long), unsigned long arg)

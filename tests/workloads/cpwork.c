@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "cpwork.h"
 
-__attribute__((visibility("default"))) CP_W_NOINLINE unsigned long cpwork_spin(unsigned long iterations)
+__attribute__((visibility("default"))) CP_W_NOINLINE unsigned long
+cpwork_spin(unsigned long iterations)
 {
 	volatile unsigned long acc = 1;
 

@@ -35,12 +35,12 @@ static double thread_cpu_seconds(void)
 }
 
 /* The spinning body of both burners: a leaf with a frame, see cpwork.h. */
-#define SPIN(rounds)                                          \
-	do {                                                  \
-		volatile unsigned long acc_ = 0;              \
-		for (unsigned long i_ = 0; i_ < (rounds); i_++) \
-			acc_ = acc_ * 31 + i_;                \
-		cp_w_sink += acc_;                            \
+#define SPIN(rounds)                                                                               \
+	do {                                                                                       \
+		volatile unsigned long acc_ = 0;                                                   \
+		for (unsigned long i_ = 0; i_ < (rounds); i_++)                                    \
+			acc_ = acc_ * 31 + i_;                                                     \
+		cp_w_sink += acc_;                                                                 \
 	} while (0)
 
 CP_W_NOINLINE void cp_w_exit_burn(double seconds)
@@ -98,7 +98,8 @@ static void sleep_seconds(double s)
 
 static void usage(void)
 {
-	fputs("usage: w-exit code N | signal N | orphan [MARKER] | sleep S [READY] | ignint S [READY]\n",
+	fputs("usage: w-exit code N | signal N | orphan [MARKER] | sleep S [READY] | ignint S "
+	      "[READY]\n",
 	      stderr);
 	exit(2);
 }

@@ -27,11 +27,21 @@ static volatile sig_atomic_t usr1, alrm, tstp, cont, chld;
 static void on_signal(int sig)
 {
 	switch (sig) {
-	case SIGUSR1: usr1++; break;
-	case SIGALRM: alrm++; break;
-	case SIGTSTP: tstp++; break;
-	case SIGCONT: cont++; break;
-	case SIGCHLD: chld++; break;
+	case SIGUSR1:
+		usr1++;
+		break;
+	case SIGALRM:
+		alrm++;
+		break;
+	case SIGTSTP:
+		tstp++;
+		break;
+	case SIGCONT:
+		cont++;
+		break;
+	case SIGCHLD:
+		chld++;
+		break;
 	}
 }
 
@@ -82,8 +92,11 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
-	for (int sig = SIGUSR1; sig; sig = sig == SIGUSR1 ? SIGALRM : sig == SIGALRM ? SIGTSTP
-					 : sig == SIGTSTP ? SIGCONT : sig == SIGCONT ? SIGCHLD : 0)
+	for (int sig = SIGUSR1; sig; sig = sig == SIGUSR1   ? SIGALRM
+					   : sig == SIGALRM ? SIGTSTP
+					   : sig == SIGTSTP ? SIGCONT
+					   : sig == SIGCONT ? SIGCHLD
+							    : 0)
 		sigaction(sig, &sa, NULL);
 	sigemptyset(&block);
 	sigaddset(&block, SIGUSR1);

@@ -22,11 +22,11 @@
 
 #include "cpwork.h"
 
-#define CHUNK 100000UL /* rounds per call: about 0.1-0.3 ms */
+#define CHUNK	     100000UL /* rounds per call: about 0.1-0.3 ms */
 #define WORKER_SHARE 0.3
 
 struct plan {
-	double seconds;          /* CPU seconds, when iterations == 0 */
+	double seconds;		  /* CPU seconds, when iterations == 0 */
 	unsigned long iterations; /* chunks, or 0 for a time limit */
 };
 

@@ -20,11 +20,11 @@
 
 volatile unsigned long cp_w_sink;
 
-#define SPIN_BODY(units)                                                        \
-	unsigned long acc = units;                                              \
-	for (unsigned long i = 0; i < (units) * UNIT; i++)                      \
-		acc = acc * 2862933555777941757UL + 3037000493UL;               \
-	cp_w_sink = acc;                                                        \
+#define SPIN_BODY(units)                                                                           \
+	unsigned long acc = units;                                                                 \
+	for (unsigned long i = 0; i < (units)*UNIT; i++)                                           \
+		acc = acc * 2862933555777941757UL + 3037000493UL;                                  \
+	cp_w_sink = acc;                                                                           \
 	return acc
 
 CP_W_NOINLINE unsigned long cp_w_split_a(unsigned long units)
