@@ -4,10 +4,10 @@
  * can see how cprof handles a kernel that refuses it.  The kernel itself
  * answers (a seccomp filter), nothing is mocked.
  *
- *   deny-syscall perf_event_open ERRNO COMMAND [ARGS...]
+ *   deny-syscall SYSCALL ERRNO COMMAND [ARGS...]
  *
- * ERRNO is a number (13 for EACCES).  Only perf_event_open is supported:
- * it is all the tests need.
+ * SYSCALL is perf_event_open or ptrace, what the tests need; ERRNO is a
+ * number (13 for EACCES).
  */
 #include <errno.h>
 #include <linux/audit.h>
@@ -23,8 +23,15 @@
 
 int main(int argc, char **argv)
 {
-	if (argc < 4 || strcmp(argv[1], "perf_event_open") != 0) {
-		fputs("usage: deny-syscall perf_event_open ERRNO COMMAND [ARGS...]\n", stderr);
+	unsigned int nr;
+
+	if (argc >= 4 && strcmp(argv[1], "perf_event_open") == 0) {
+		nr = __NR_perf_event_open;
+	} else if (argc >= 4 && strcmp(argv[1], "ptrace") == 0) {
+		nr = __NR_ptrace;
+	} else {
+		fputs("usage: deny-syscall perf_event_open|ptrace ERRNO COMMAND [ARGS...]\n",
+		      stderr);
 		return 2;
 	}
 	unsigned int err = (unsigned int)atoi(argv[2]);
@@ -34,7 +41,7 @@ int main(int argc, char **argv)
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_perf_event_open, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (err & SECCOMP_RET_DATA)),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
