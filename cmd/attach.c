@@ -576,23 +576,9 @@ int cp_cmd_attach(int argc, char **argv)
 		goto out;
 	}
 	uint64_t ended = now_ns(CLOCK_MONOTONIC);
-	struct cp_cpu_profile_params params = {
-		.period_ns = 1000000000LL / opts.profile.freq_hz,
-		.time_nanos = (int64_t)started_real,
-		.duration_nanos = (int64_t)(ended - started),
-		.label_pid = opts.profile.label_pid,
-		.label_tid = opts.profile.label_tid,
-	};
 
-	r = cp_cpu_profile_build(sampler, symz, &params, &prof);
-	if (r < 0) {
-		cp_error("cannot build the profile: %s", strerror(-r));
-		goto out;
-	}
-	if (cp_commit_profile(prof, &out, opts.profile.text) < 0)
-		goto out;
-	if (tracing && cp_threadcreate_commit(sampler, symz, params.time_nanos, &tc_out,
-					      opts.profile.text) < 0)
+	if (cp_session_write(&opts.profile, sampler, symz, (int64_t)started_real,
+			     (int64_t)(ended - started), tracing, &out, &tc_out, &prof) < 0)
 		goto out;
 	if (!opts.profile.quiet) {
 		describe_pids(&opts, what, sizeof(what));

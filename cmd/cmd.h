@@ -141,6 +141,21 @@ void cp_profile_opts_symbolizer(const struct cp_profile_opts *opts, struct cp_sy
 int cp_session_new(const struct cp_profile_opts *opts, struct cp_symbolizer **ret_symz,
 		   struct cp_sampler **ret_sampler);
 
+/*
+ * cp_session_write() - build the CPU profile of @sampler's stacks for the
+ * window that started at @time_nanos (ns since the epoch), write it to
+ * @out and, with @tracing, the threadcreate profile to @tc_out, as @opts
+ * says (text or protobuf, labels); errors are reported.
+ * @ret_prof: the CPU profile, for the report; the caller frees it, also
+ *   after a failure.
+ * Return: 0 or -errno.
+ */
+struct cp_outfile;
+int cp_session_write(const struct cp_profile_opts *opts, const struct cp_sampler *sampler,
+		     struct cp_symbolizer *symz, int64_t time_nanos, int64_t duration_nanos,
+		     bool tracing, struct cp_outfile *out, struct cp_outfile *tc_out,
+		     struct cp_profile **ret_prof);
+
 /* Start reading kernel symbols in the background if @sampler has kernel
  * samples, once its events are open. */
 struct cp_symbolizer;

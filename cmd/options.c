@@ -243,3 +243,27 @@ int cp_session_new(const struct cp_profile_opts *opts, struct cp_symbolizer **re
 		cp_error("cannot start: %s", strerror(-r));
 	return r;
 }
+
+int cp_session_write(const struct cp_profile_opts *opts, const struct cp_sampler *sampler,
+		     struct cp_symbolizer *symz, int64_t time_nanos, int64_t duration_nanos,
+		     bool tracing, struct cp_outfile *out, struct cp_outfile *tc_out,
+		     struct cp_profile **ret_prof)
+{
+	struct cp_cpu_profile_params params = {
+		.period_ns = 1000000000LL / opts->freq_hz,
+		.time_nanos = time_nanos,
+		.duration_nanos = duration_nanos,
+		.label_pid = opts->label_pid,
+		.label_tid = opts->label_tid,
+	};
+	int r = cp_cpu_profile_build(sampler, symz, &params, ret_prof);
+
+	if (r < 0) {
+		cp_error("cannot build the profile: %s", strerror(-r));
+		return r;
+	}
+	r = cp_commit_profile(*ret_prof, out, opts->text);
+	if (r == 0 && tracing)
+		r = cp_threadcreate_commit(sampler, symz, time_nanos, tc_out, opts->text);
+	return r;
+}

@@ -352,23 +352,10 @@ int cp_cmd_record(int argc, char **argv)
 	}
 
 	double seconds = elapsed_seconds(&started_mono);
-	struct cp_cpu_profile_params params = {
-		.period_ns = 1000000000LL / opts.profile.freq_hz,
-		.time_nanos = (int64_t)started_real.tv_sec * 1000000000LL + started_real.tv_nsec,
-		.duration_nanos = (int64_t)(seconds * 1e9),
-		.label_pid = opts.profile.label_pid,
-		.label_tid = opts.profile.label_tid,
-	};
 
-	r = cp_cpu_profile_build(sampler, symz, &params, &prof);
-	if (r < 0) {
-		cp_error("cannot build the profile: %s", strerror(-r));
-		goto out;
-	}
-	if (cp_commit_profile(prof, &out, opts.profile.text) < 0)
-		goto out;
-	if (st.tracer && cp_threadcreate_commit(sampler, symz, params.time_nanos, &tc_out,
-						opts.profile.text) < 0)
+	if (cp_session_write(&opts.profile, sampler, symz,
+			     (int64_t)started_real.tv_sec * 1000000000LL + started_real.tv_nsec,
+			     (int64_t)(seconds * 1e9), st.tracer != NULL, &out, &tc_out, &prof) < 0)
 		goto out;
 	if (cp_log_debug_enabled())
 		debug_own_costs(&st);
