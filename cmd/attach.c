@@ -497,7 +497,7 @@ int cp_cmd_attach(int argc, char **argv)
 	struct cp_sampler *sampler = NULL;
 	struct cp_profile *prof = NULL;
 	bool tracing = false;
-	sigset_t handled, original;
+	sigset_t original;
 	int sig_fd = -1, status = 1, r;
 	enum stop_reason why = STOP_EXITED;
 	char what[64 + 12 * MAX_PIDS];
@@ -523,18 +523,10 @@ int cp_cmd_attach(int argc, char **argv)
 		cp_outfile_abort(&out);
 		return 1;
 	}
-	sigemptyset(&handled);
-	sigaddset(&handled, SIGINT);
-	sigaddset(&handled, SIGTERM);
-	sigaddset(&handled, SIGHUP);
-	if (opts.profile.threadcreate)
-		sigaddset(&handled, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &handled, &original);
-	sig_fd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sig_fd < 0) {
-		cp_error("cannot create a signalfd: %s", strerror(errno));
+	/* SIGCHLD only as a tracer: ptrace stops are reported like children. */
+	sig_fd = cp_signals_take(opts.profile.threadcreate != NULL, &original);
+	if (sig_fd < 0)
 		goto out;
-	}
 
 	if (cp_session_new(&opts.profile, &symz, &sampler) < 0)
 		goto out;

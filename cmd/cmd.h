@@ -7,6 +7,7 @@
 #ifndef CP_CMD_H
 #define CP_CMD_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -155,6 +156,14 @@ int cp_session_write(const struct cp_profile_opts *opts, const struct cp_sampler
 		     struct cp_symbolizer *symz, int64_t time_nanos, int64_t duration_nanos,
 		     bool tracing, struct cp_outfile *out, struct cp_outfile *tc_out,
 		     struct cp_profile **ret_prof);
+
+/*
+ * cp_signals_take() - block SIGINT, SIGTERM, SIGHUP (and SIGCHLD) and
+ * receive them through a signalfd instead, so the event loop polls them.
+ * @ret_original: the mask before, to restore and to hand to a command.
+ * Return: the signalfd, or -errno (reported).
+ */
+int cp_signals_take(bool with_sigchld, sigset_t *ret_original);
 
 /* Start reading kernel symbols in the background if @sampler has kernel
  * samples, once its events are open. */

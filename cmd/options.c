@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 
 #include "cmd/cmd.h"
 #include "encode/profile.h"
@@ -266,4 +267,24 @@ int cp_session_write(const struct cp_profile_opts *opts, const struct cp_sampler
 	if (r == 0 && tracing)
 		r = cp_threadcreate_commit(sampler, symz, time_nanos, tc_out, opts->text);
 	return r;
+}
+
+int cp_signals_take(bool with_sigchld, sigset_t *ret_original)
+{
+	sigset_t handled;
+	int fd;
+
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGHUP);
+	if (with_sigchld)
+		sigaddset(&handled, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &handled, ret_original);
+	fd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0) {
+		fd = -errno;
+		cp_error("cannot create a signalfd: %s", strerror(-fd));
+	}
+	return fd;
 }

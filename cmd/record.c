@@ -268,7 +268,7 @@ int cp_cmd_record(int argc, char **argv)
 	struct cp_target *target = NULL;
 	struct cp_profile *prof = NULL;
 	struct run_state st = { 0 };
-	sigset_t handled, original;
+	sigset_t original;
 	int sig_fd = -1, status = CP_EXIT_FAILURE, r;
 	struct timespec started_mono, started_real;
 
@@ -291,17 +291,9 @@ int cp_cmd_record(int argc, char **argv)
 		return CP_EXIT_FAILURE;
 	}
 
-	sigemptyset(&handled);
-	sigaddset(&handled, SIGCHLD);
-	sigaddset(&handled, SIGINT);
-	sigaddset(&handled, SIGTERM);
-	sigaddset(&handled, SIGHUP);
-	sigprocmask(SIG_BLOCK, &handled, &original);
-	sig_fd = signalfd(-1, &handled, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sig_fd < 0) {
-		cp_error("cannot create a signalfd: %s", strerror(errno));
+	sig_fd = cp_signals_take(true, &original);
+	if (sig_fd < 0)
 		goto out;
-	}
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		cp_debug("cannot become a child subreaper: %s", strerror(errno));
 
