@@ -41,8 +41,15 @@ note() {
 	echo "# $*"
 }
 
+# The folded samples of the profile load_profile read last: a failure shows
+# its heaviest stacks, which is what a flaky share or count needs explained.
+last_folded=
 fail() {
 	echo "FAIL: $me: $*"
+	if [ -n "$last_folded" ] && [ -s "$last_folded" ]; then
+		echo "# the heaviest stacks of $last_folded (count, frames leaf first):"
+		sort -k1,1nr "$last_folded" | head -n 12 | cut -c1-300 | sed 's/^/#   /'
+	fi
 	exit 1
 }
 
@@ -136,6 +143,7 @@ load_profile() {
 		fail "go tool pprof cannot read $1"
 	}
 	raw_folded "$1.raw" >"$1.folded"
+	last_folded=$1.folded
 }
 
 # Parse the text of `pprof -raw` (profile.String() in Go 1.19):

@@ -46,7 +46,7 @@ note "cp_w_orphan_work samples: $n"
 # when its binary is deleted while it runs.
 mkdir "$T/del"
 cp "$WORKLOADS/w-spin" "$WORKLOADS/libcpwork.so" "$T/del/"
-run_cprof record -q -o "$T/child.prof" -- sh -c \
+run_cprof record -o "$T/child.prof" -- sh -c \
 	"'$T/del/w-spin' 0.5 & sleep 0.2; rm '$T/del/w-spin' '$T/del/libcpwork.so'; wait"
 expect_rc 0 "sh running w-spin in the background"
 load_profile "$T/child.prof"

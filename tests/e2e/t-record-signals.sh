@@ -124,6 +124,9 @@ grep -q cp_w_exit_burn "$p.folded" || fail "cp_w_exit_burn is missing after a se
 # to the foreground process group (si_code SI_KERNEL, not SI_USER as from
 # kill).  $1: the w-exit mode; $2: what to type once the command is ready,
 # "c" for a ^C and "p" for a pause of a second.  Sets $rc from cprof.
+# script(1) runs the command with $SHELL, which the ^C reaches too: the shell
+# is set, and it traps SIGINT (which, unlike ignoring it, leaves cprof's
+# SIGINT at its default) so that it lives on to print cprof's exit status.
 on_tty() {
 	mode=$1
 	keys=$2
@@ -143,7 +146,8 @@ on_tty() {
 			esac
 			k=${k#?}
 		done
-	} | timeout 20 script -qfec "'$CPROF' record -o '$p' -- '$w' $mode 10 '$T/ready'; echo cprof-exit=\$?" \
+	} | SHELL=/bin/sh timeout 20 script -qfec \
+		"trap : INT; '$CPROF' record -o '$p' -- '$w' $mode 10 '$T/ready'; echo cprof-exit=\$?" \
 		/dev/null >"$T/out" 2>&1
 	tr -d '\r' <"$T/out" | sed 's/^/  tty: /'
 	rc=$(tr -d '\r' <"$T/out" | sed -n 's/^cprof-exit=//p')
