@@ -52,6 +52,7 @@ struct cp_profile_opts {
 	unsigned int freq_hz;			       /* -F */
 	enum cp_callchain_mode callchain;	       /* -g */
 	unsigned int stack_size;		       /* --stack-size */
+	unsigned int ring_pages;		       /* -m, or 0 */
 	bool text;				       /* --debug=1: Go's legacy text */
 	bool label_pid, label_tid;		       /* --labels */
 	const char *threadcreate;		       /* --threadcreate=FILE, or NULL */
@@ -75,12 +76,13 @@ enum {
 
 /* The option tables stay tables. */
 /* clang-format off */
-#define CP_PROFILE_SHORTOPTS "o:F:g:qv"
+#define CP_PROFILE_SHORTOPTS "o:F:g:m:qv"
 #define CP_PROFILE_LONGOPTS                                                               \
 	{ "output", required_argument, NULL, 'o' },                                       \
 	{ "freq", required_argument, NULL, 'F' },                                         \
 	{ "call-graph", required_argument, NULL, 'g' },                                   \
 	{ "stack-size", required_argument, NULL, CP_OPT_STACK_SIZE },                     \
+	{ "mmap-pages", required_argument, NULL, 'm' },                                   \
 	{ "debug", required_argument, NULL, CP_OPT_DEBUG },                               \
 	{ "labels", required_argument, NULL, CP_OPT_LABELS },                             \
 	{ "threadcreate", required_argument, NULL, CP_OPT_THREADCREATE },                 \
@@ -99,6 +101,9 @@ enum {
 	"                          without them\n"                                         \
 	"      --stack-size=BYTES  user stack copied per sample with dwarf\n"             \
 	"                          (default: 32768)\n"                                     \
+	"  -m, --mmap-pages=N      ring buffer per CPU: N pages (a power of two) or a\n"  \
+	"                          size such as 8M (default: a quarter second of\n"     \
+	"                          samples, from 512K to 8M)\n"                           \
 	"      --labels=LIST       also label samples with the numeric pid and/or tid\n"  \
 	"                          of their thread: LIST is pid, tid or pid,tid\n"        \
 	"      --debug=N           0 (default): write gzip'd pprof protobufs; 1: write\n" \

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "encode/profile.h"
@@ -73,6 +74,52 @@ static int parse_stack_size(const char *arg, unsigned int *ret)
 	return 0;
 }
 
+/* -m: a number of pages, or a size with a K, M or G suffix; a power of two
+ * either way, as the kernel wants. */
+static int parse_ring_pages(const char *arg, unsigned int *ret)
+{
+	unsigned long page = (unsigned long)sysconf(_SC_PAGESIZE);
+	unsigned long long value;
+	unsigned int shift = 0;
+	char *end;
+
+	errno = 0;
+	value = strtoull(arg, &end, 10);
+	switch (*end) {
+	case 'K':
+	case 'k':
+		shift = 10;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		break;
+	}
+	if (shift)
+		end++;
+	if (errno || end == arg || *end || arg[0] == '-' || value == 0 || value > (1ULL << 32))
+		goto invalid;
+	if (shift) {
+		value <<= shift;
+		if (value % page)
+			goto invalid;
+		value /= page;
+	}
+	if (value & (value - 1) || value > (1U << 20))
+		goto invalid;
+	*ret = (unsigned int)value;
+	return 0;
+invalid:
+	cp_error("invalid ring size '%s': expected a power of two of pages (such as 256) or "
+		 "of bytes (such as 1M), at least %luK",
+		 arg, page >> 10);
+	return -EINVAL;
+}
+
 /* --labels: a comma-separated list of pid and tid. */
 static int parse_labels(const char *arg, struct cp_profile_opts *opts)
 {
@@ -124,6 +171,8 @@ int cp_profile_opts_parse(struct cp_profile_opts *opts, int c, const char *arg)
 		break;
 	case CP_OPT_STACK_SIZE:
 		return parse_stack_size(arg, &opts->stack_size) < 0 ? -EINVAL : 1;
+	case 'm':
+		return parse_ring_pages(arg, &opts->ring_pages) < 0 ? -EINVAL : 1;
 	case CP_OPT_DEBUG:
 		if (strcmp(arg, "0") != 0 && strcmp(arg, "1") != 0) {
 			cp_error("invalid debug level '%s': expected 0 or 1", arg);
@@ -173,6 +222,7 @@ void cp_profile_opts_sampler(const struct cp_profile_opts *opts, struct cp_sampl
 		.freq_hz = opts->freq_hz,
 		.callchain = opts->callchain,
 		.stack_size = opts->stack_size,
+		.ring_pages = opts->ring_pages,
 	};
 }
 

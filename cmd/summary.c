@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "encode/profile.h"
@@ -48,8 +49,8 @@ void cp_summary_print(const struct cp_run_summary *run, const struct cp_sampler 
 	if (st.lost)
 		fprintf(stderr,
 			"cprof: %" PRIu64 " samples were lost because a ring buffer "
-			"was full\n",
-			st.lost);
+			"(%u KiB per CPU) was full; a larger -m or a lower -F keeps them\n",
+			st.lost, (unsigned int)(st.ring_pages * (sysconf(_SC_PAGESIZE) >> 10)));
 	if (sy.modules_unreadable)
 		fprintf(stderr,
 			"cprof: %" PRIu64 " of %" PRIu64

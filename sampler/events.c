@@ -26,11 +26,21 @@
 #include "sampler/arch.h"
 #include "sampler/sampler-internal.h"
 
-/* Ring size per CPU, in data pages.  An unprivileged user may lock only
- * perf_event_mlock_kb per CPU (516 KiB here, including one header page per
- * ring), so the default fits that and larger requests shrink until they do. */
-#define RING_PAGES_DEFAULT 128
+/*
+ * Ring sizes per CPU, in data pages.  cprof falls behind the kernel when the
+ * machine is loaded (it waits for a CPU like everyone else) or when it meets
+ * a new binary; a ring must hold what is sampled meanwhile.  By default it
+ * holds a quarter of a second of one busy thread's samples: with DWARF
+ * stacks a sample is as big as its stack copy, 32 KiB by default, so at
+ * -F 1000 that is 8 MiB.  An unprivileged user may lock perf_event_mlock_kb
+ * per CPU (516 KiB, one header page per ring included) plus what ulimit -l
+ * allows, so rings shrink until the kernel accepts them.
+ */
+#define RING_BUFFERED_NS   250000000ULL
 #define RING_PAGES_MIN	   4
+#define RING_BYTES_FLOOR   (512UL << 10) /* what fits perf_event_mlock_kb */
+#define RING_BYTES_CEIL	   (8UL << 20)
+#define RING_BYTES_ALL_MAX (64UL << 20) /* over all CPUs, on large machines */
 
 static int perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu)
 {
@@ -84,6 +94,38 @@ static int online_cpus(int **ret)
 	}
 	*ret = cpus;
 	return n;
+}
+
+/* About how many ring bytes one sample takes: the header and fixed fields,
+ * and the registers and stack copy (DWARF) or a deep callchain (FP). */
+static size_t sample_bytes(const struct cp_sampler *s)
+{
+	size_t fixed = 128;
+
+	if (s->opts.callchain == CP_CALLCHAIN_DWARF)
+		return fixed + (size_t)__builtin_popcountll(cp_arch_perf_regs_mask()) * 8 + 16 +
+		       s->opts.stack_size;
+	return fixed + 128 * 8;
+}
+
+static unsigned int default_ring_pages(const struct cp_sampler *s, int ncpus)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t want = sample_bytes(s) * s->opts.freq_hz * RING_BUFFERED_NS / 1000000000ULL;
+	uint64_t ceil = RING_BYTES_ALL_MAX / (uint64_t)ncpus;
+	unsigned int pages = 1;
+
+	if (ceil > RING_BYTES_CEIL)
+		ceil = RING_BYTES_CEIL;
+	/* A power of two, as the kernel wants: up to hold @want, down to stay
+	 * under the ceiling, and never below the floor. */
+	while ((uint64_t)pages * page < want)
+		pages *= 2;
+	while (pages > 1 && (uint64_t)pages * page > ceil)
+		pages /= 2;
+	while ((uint64_t)pages * page < RING_BYTES_FLOOR)
+		pages *= 2;
+	return pages;
 }
 
 static void build_attr(const struct cp_sampler *s, struct perf_event_attr *attr, bool kernel,
@@ -153,39 +195,91 @@ static int open_probing(struct cp_sampler *s, pid_t pid, int cpu, struct perf_ev
 	return fd;
 }
 
-static int map_ring(struct cp_sampler *s, struct cp_event *ev, unsigned int *pages)
+/* Map @ev's ring of @pages data pages.  Return: 0 or -errno; -EPERM when
+ * it is more than the user may lock. */
+static int map_ring(struct cp_event *ev, unsigned int pages)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (pages + 1) * page;
+	void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, ev->fd, 0);
+	int r;
 
-	for (;;) {
-		size_t len = (*pages + 1) * page;
-		void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, ev->fd, 0);
-
-		if (base != MAP_FAILED) {
-			int r = cp_ring_init(&ev->ring, base, (char *)base + page,
-					     (uint64_t)*pages * page);
-
-			if (r < 0) {
-				munmap(base, len);
-				return r;
-			}
-			ev->base = base;
-			ev->map_len = len;
-			return 0;
-		}
-		int r = -errno;
-
-		/* EPERM: over the locked-memory allowance; try a smaller ring. */
-		if ((r != -EPERM && r != -ENOMEM) || *pages <= RING_PAGES_MIN)
-			return r;
-		*pages /= 2;
+	if (base == MAP_FAILED)
+		return -errno;
+	r = cp_ring_init(&ev->ring, base, (char *)base + page, (uint64_t)pages * page);
+	if (r < 0) {
+		munmap(base, len);
+		return r;
 	}
+	ev->base = base;
+	ev->map_len = len;
+	return 0;
+}
+
+/* Open one event per CPU in @cpus, each with a ring of @pages.  The first
+ * open probes what the kernel allows and fills @attr; later calls reuse it.
+ * Return: 0 or -errno; *@ret_mmap_refused when a ring was too large. */
+static int open_rings(struct cp_sampler *s, pid_t pid, const int *cpus, int ncpus,
+		      struct perf_event_attr *attr, bool probed, unsigned int pages,
+		      bool *ret_mmap_refused)
+{
+	*ret_mmap_refused = false;
+	for (int i = 0; i < ncpus; i++) {
+		struct cp_event *ev = &s->events[i];
+		int fd, r;
+
+		if (!probed && i == 0) {
+			fd = open_probing(s, pid, cpus[i], attr, pages);
+		} else {
+			build_attr(s, attr, !s->stats.kernel_excluded, attr->build_id, pages);
+			fd = perf_event_open(attr, pid, cpus[i]);
+		}
+		if (fd < 0) {
+			snprintf(s->error, sizeof(s->error), "perf_event_open(cpu-clock, cpu %d)",
+				 cpus[i]);
+			return fd;
+		}
+		ev->fd = fd;
+		ev->cpu = cpus[i];
+		s->nevents++;
+
+		r = map_ring(ev, pages);
+		if (r < 0) {
+			*ret_mmap_refused = r == -EPERM || r == -ENOMEM;
+			snprintf(s->error, sizeof(s->error), "mmap of the cpu %d ring buffer",
+				 cpus[i]);
+			return r;
+		}
+
+		struct epoll_event pev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
+
+		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &pev) < 0) {
+			snprintf(s->error, sizeof(s->error), "epoll_ctl");
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void close_rings(struct cp_sampler *s)
+{
+	for (size_t i = 0; i < s->nevents; i++) {
+		struct cp_event *ev = &s->events[i];
+
+		cp_ring_fini(&ev->ring);
+		if (ev->base)
+			munmap(ev->base, ev->map_len);
+		close(ev->fd); /* also leaves the epoll set */
+		memset(ev, 0, sizeof(*ev));
+	}
+	s->nevents = 0;
 }
 
 int cp_events_open(struct cp_sampler *s, pid_t pid)
 {
 	struct perf_event_attr attr;
-	unsigned int pages = RING_PAGES_DEFAULT;
+	unsigned int pages;
+	bool mmap_refused;
 	int *cpus = NULL;
 	int ncpus = online_cpus(&cpus);
 	int r;
@@ -194,6 +288,7 @@ int cp_events_open(struct cp_sampler *s, pid_t pid)
 		snprintf(s->error, sizeof(s->error), "reading the online CPUs");
 		return ncpus;
 	}
+	pages = s->opts.ring_pages ? s->opts.ring_pages : default_ring_pages(s, ncpus);
 	s->events = calloc(ncpus, sizeof(*s->events));
 	s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (!s->events || s->epoll_fd < 0) {
@@ -201,43 +296,25 @@ int cp_events_open(struct cp_sampler *s, pid_t pid)
 		goto out;
 	}
 
-	for (int i = 0; i < ncpus; i++) {
-		struct cp_event *ev = &s->events[i];
-		int fd = i == 0 ? open_probing(s, pid, cpus[i], &attr, pages)
-				: perf_event_open(&attr, pid, cpus[i]);
-
-		if (fd < 0) {
-			r = fd;
-			snprintf(s->error, sizeof(s->error), "perf_event_open(cpu-clock, cpu %d)",
-				 cpus[i]);
-			goto out;
-		}
-		ev->fd = fd;
-		ev->cpu = cpus[i];
-		s->nevents++;
-
-		r = map_ring(s, ev, &pages);
-		if (r < 0) {
-			snprintf(s->error, sizeof(s->error), "mmap of the cpu %d ring buffer",
-				 cpus[i]);
-			goto out;
-		}
-		/* Later CPUs get rings no larger than the first one fitted. */
-		build_attr(s, &attr, !s->stats.kernel_excluded, attr.build_id, pages);
-
-		struct epoll_event pev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
-
-		if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &pev) < 0) {
-			r = -errno;
-			snprintf(s->error, sizeof(s->error), "epoll_ctl");
-			goto out;
-		}
+	/*
+	 * The locked-memory allowance covers all rings together, so a refusal
+	 * at any CPU halves them all: every event is opened again, as its
+	 * wakeup watermark depends on the size of its ring.
+	 */
+	for (bool probed = false;; probed = true) {
+		r = open_rings(s, pid, cpus, ncpus, &attr, probed, pages, &mmap_refused);
+		if (r == 0 || !mmap_refused || pages <= RING_PAGES_MIN)
+			break;
+		cp_debug("rings of %u pages refused, trying %u", pages, pages / 2);
+		close_rings(s);
+		pages /= 2;
 	}
+	if (r < 0)
+		goto out;
 	s->stats.ring_pages = pages;
 	s->attr = attr;
 	cp_debug("%d CPU rings of %u pages, kernel samples %s", ncpus, pages,
 		 s->stats.kernel_excluded ? "excluded" : "included");
-	r = 0;
 out:
 	free(cpus);
 	return r;
@@ -290,14 +367,8 @@ void cp_events_close(struct cp_sampler *s)
 	free(s->task_fds);
 	s->task_fds = NULL;
 	s->ntask_fds = s->task_fds_cap = 0;
-	for (size_t i = 0; i < s->nevents; i++) {
-		struct cp_event *ev = &s->events[i];
-
-		cp_ring_fini(&ev->ring);
-		if (ev->base)
-			munmap(ev->base, ev->map_len);
-		close(ev->fd);
-	}
+	if (s->events)
+		close_rings(s);
 	free(s->events);
 	s->events = NULL;
 	s->nevents = 0;

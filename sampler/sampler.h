@@ -36,6 +36,9 @@ struct cp_sampler_opts {
 	unsigned int freq_hz; /* samples per second of CPU time */
 	enum cp_callchain_mode callchain;
 	unsigned int stack_size; /* DWARF: bytes of user stack copied per sample */
+	/* Data pages per CPU ring, a power of two; 0: enough for a quarter of a
+	 * second of samples.  Fewer if the kernel refuses to lock that much. */
+	unsigned int ring_pages;
 };
 
 /* The default user stack copy: room for about 300 small frames plus libc's

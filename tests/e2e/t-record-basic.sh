@@ -143,4 +143,20 @@ note "samples at 100 Hz: $n100, at 1000 Hz: $n1000"
 share=$(flat_share "$T/f1000.prof.folded" cp_w_hot_leaf)
 [ "$share" -gt 50 ] || fail "at 1000 Hz cp_w_hot_leaf has $share% of the samples"
 
+# -m: rings of 4 pages cannot hold one 32 KiB stack copy, so every sample is
+# lost; the report counts them and says what helps, and the profile is whole.
+run_cprof record -m 4 -o "$T/m4.prof" -- "$WORKLOADS/w-spin" 0.3
+expect_rc 0 "record -m 4"
+expect_err "^cprof: profiled .*: 0 samples, [1-9][0-9]* lost \(100\.0%\)" "-m 4: all samples lost"
+expect_err "lost because a ring buffer \([0-9]+ KiB per CPU\) was full; a larger -m" \
+	"-m 4: the lost samples explained"
+[ "$(pprof_raw "$T/m4.prof" | grep -c '^PeriodType: cpu nanoseconds')" = 1 ] ||
+	fail "-m 4: pprof cannot read the profile"
+# The same as a size, large enough: nothing lost.
+run_cprof record -m 1M -o "$T/m1m.prof" -- "$WORKLOADS/w-spin" 0.3
+expect_rc 0 "record -m 1M"
+expect_err " 0 lost " "-m 1M: samples lost"
+load_profile "$T/m1m.prof"
+[ "$(sample_total "$T/m1m.prof.folded")" -ge 20 ] || fail "-m 1M: too few samples"
+
 echo "PASS: $me"

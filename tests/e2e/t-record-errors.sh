@@ -103,6 +103,9 @@ check_usage_error "-F 100x" record --freq=100x -o "$keep" -- touch "$marker"
 check_usage_error "-o ''" record -o '' -- touch "$marker"
 check_usage_error "-g bogus" record -g bogus -o "$keep" -- touch "$marker"
 check_usage_error "--stack-size=10" record --stack-size=10 -o "$keep" -- touch "$marker"
+for m in 0 3 100 1000K 1x -8; do
+	check_usage_error "-m $m" record -m "$m" -o "$keep" -- touch "$marker"
+done
 max=$(cat /proc/sys/kernel/perf_event_max_sample_rate 2>/dev/null)
 if [ -n "$max" ]; then
 	check_usage_error "-F above kernel.perf_event_max_sample_rate ($max)" \
