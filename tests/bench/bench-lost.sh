@@ -15,7 +15,7 @@
 #
 # Environment: REPS (default 3), STALL_MS (default 200), PERF (default perf
 # from PATH; empty to leave perf out).
-set -u
+. "$(dirname "$0")/lib.sh"
 
 b=${1:?usage: bench-lost.sh ABS_BUILDDIR}
 cprof=$b/cprof
@@ -23,16 +23,7 @@ spin=$b/tests/workloads/w-spin
 reps=${REPS:-3}
 stall_ms=${STALL_MS:-200}
 perf=${PERF-$(command -v perf 2>/dev/null)}
-for f in "$cprof" "$spin"; do
-	[ -x "$f" ] || {
-		echo "bench-lost: $f not built (make all check_PROGRAMS)" >&2
-		exit 1
-	}
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
+bench_setup "$cprof" "$spin"
 
 stall=$(awk -v ms="$stall_ms" 'BEGIN { printf "%.3f", ms / 1000 }')
 

@@ -13,7 +13,7 @@
 #
 # Environment: REPS (default 5), TARGET_MS (default 1000), PERF (default
 # perf from PATH; empty to leave perf out).
-set -u
+. "$(dirname "$0")/lib.sh"
 
 b=${1:?usage: bench-record.sh ABS_BUILDDIR}
 cprof=$b/cprof
@@ -21,16 +21,7 @@ spin=$b/tests/workloads/w-spin
 reps=${REPS:-5}
 target_ms=${TARGET_MS:-1000}
 perf=${PERF-$(command -v perf 2>/dev/null)}
-for f in "$cprof" "$spin"; do
-	[ -x "$f" ] || {
-		echo "bench-record: $f not built (make all check_PROGRAMS)" >&2
-		exit 1
-	}
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
+bench_setup "$cprof" "$spin"
 
 now_ns() {
 	date +%s%N

@@ -14,22 +14,16 @@
 #   sh tests/bench/bench-symbolize.sh ABS_BUILDDIR     (run by `make bench`)
 #
 # Environment: PERF (default perf from PATH; empty to leave perf out).
-set -u
+. "$(dirname "$0")/lib.sh"
 
 b=${1:?usage: bench-symbolize.sh ABS_BUILDDIR}
 bench=$b/tests/bench/symz-bench
 perf=${PERF-$(command -v perf 2>/dev/null)}
-[ -x "$bench" ] || {
-	echo "bench-symbolize: $bench not built (make bench builds it)" >&2
-	exit 1
-}
 command -v readelf >/dev/null 2>&1 || {
 	echo "bench-symbolize: readelf not found (binutils)" >&2
 	exit 1
 }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
+bench_setup "$bench"
 
 libc=$(ldd "$bench" | awk '$1 ~ /^libc\.so/ { print $3 }')
 [ -r "$libc" ] || {

@@ -15,7 +15,7 @@
 #
 # Environment: SHORT (default 10), LONG (default 60) seconds; PERF (default
 # perf from PATH; empty to leave perf out).
-set -u
+. "$(dirname "$0")/lib.sh"
 
 b=${1:?usage: bench-unwind.sh ABS_BUILDDIR}
 cprof=$b/cprof
@@ -23,15 +23,7 @@ work=$b/tests/workloads/w-split
 short=${SHORT:-10}
 long=${LONG:-60}
 perf=${PERF-$(command -v perf 2>/dev/null)}
-for f in "$cprof" "$work"; do
-	[ -x "$f" ] || {
-		echo "bench-unwind: $f not built (make all check_PROGRAMS)" >&2
-		exit 1
-	}
-done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
+bench_setup "$cprof" "$work"
 
 # record SECONDS: run cprof at 1 kHz; set samples, cpu_ms, rss_kib, exit_ms.
 record() {
