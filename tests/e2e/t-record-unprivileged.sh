@@ -78,4 +78,25 @@ expect_err "^cprof: .*ro/p\.prof" "unwritable output: message names the path"
 expect_err "Permission denied" "unwritable output: message gives the cause"
 [ -e "$T/out/ran" ] && fail "the command ran although the output was not writable"
 
+# No locked memory beyond perf_event_mlock_kb (ulimit -l 0): rings of 8 MiB
+# are refused, and all of them shrink until they fit.
+if command -v prlimit >/dev/null 2>&1; then
+	p=$T/out/memlock.prof
+	echo "+ (as nobody, ulimit -l 0) cprof record -v -m 8M -o $p -- w-spin 0.5"
+	prlimit --memlock=0 setpriv --reuid=nobody --regid="$group" --clear-groups \
+		--inh-caps=-all "$T/bin/cprof" record -v -m 8M -o "$p" -- "$T/bin/w-spin" 0.5 \
+		>"$T/stdout" 2>"$T/err"
+	rc=$?
+	grep -E 'rings|profiled|lost|cannot|mmap' "$T/err" | sed 's/^/  stderr: /'
+	echo "  exit status $rc"
+	check_sanitizers "$T/err"
+	expect_rc 0 "record at ulimit -l 0"
+	expect_err "refused, trying" "ulimit -l 0: the rings were not shrunk"
+	load_profile "$p"
+	[ "$(sample_total "$p.folded")" -ge 30 ] ||
+		fail "ulimit -l 0: $(sample_total "$p.folded") samples for 0.65 s of CPU at 100 Hz"
+else
+	note "prlimit (util-linux) not found: ulimit -l 0 not tested"
+fi
+
 echo "PASS: $me"
