@@ -317,14 +317,8 @@ static int parse_options(int argc, char **argv, struct attach_opts *opts)
 			return cp_option_error(c, argv);
 		}
 	}
-	if (optind < argc) {
-		cp_error("unexpected argument '%s'", argv[optind]);
+	if (cp_options_end_pid(argc, argv, opts->npids > 0) < 0)
 		return -EINVAL;
-	}
-	if (!opts->npids) {
-		cp_error("no process given: use -p PID");
-		return -EINVAL;
-	}
 	return cp_profile_opts_check(&opts->profile);
 }
 

@@ -179,6 +179,11 @@ void cp_prefetch_kernel_symbols(const struct cp_sampler *sampler, struct cp_symb
  * option just read from @argv.  Return: -EINVAL. */
 int cp_option_error(int c, char *const argv[]);
 
+/* After getopt, for the subcommands that take processes (-p) and no
+ * arguments: an error unless @have_pid and no argument is left.
+ * Return: 0 or -EINVAL. */
+int cp_options_end_pid(int argc, char *const argv[], bool have_pid);
+
 /* The error for a failed perf_event_open, with advice (record.c). */
 void cp_perf_open_error(int err, const char *what);
 

@@ -98,14 +98,8 @@ static int parse_options(int argc, char **argv, struct dump_opts *opts)
 			return cp_option_error(c, argv);
 		}
 	}
-	if (optind < argc) {
-		cp_error("unexpected argument '%s'", argv[optind]);
+	if (cp_options_end_pid(argc, argv, opts->pid != 0) < 0)
 		return -EINVAL;
-	}
-	if (!opts->pid) {
-		cp_error("no process given: use -p PID");
-		return -EINVAL;
-	}
 	if (opts->output && !*opts->output) {
 		cp_error("the output file name is empty");
 		return -EINVAL;

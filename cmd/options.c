@@ -247,6 +247,19 @@ int cp_option_error(int c, char *const argv[])
 	return -EINVAL;
 }
 
+int cp_options_end_pid(int argc, char *const argv[], bool have_pid)
+{
+	if (optind < argc) {
+		cp_error("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!have_pid) {
+		cp_error("no process given: use -p PID");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cp_commit_profile(struct cp_profile *prof, struct cp_outfile *out, bool text)
 {
 	int r = text ? cp_profile_write_text(prof, out->stream)

@@ -477,23 +477,33 @@ static bool v0_enter(struct v0 *p)
 }
 
 /*
- * "B" <base-62-number>: what starts at that earlier offset again.  While
- * skipping, the target need not be visited: it was parsed already.
+ * "B" <base-62-number>: what starts at that earlier offset again.  Parse
+ * it and move to its target, where the caller prints and then goes back to
+ * *@ret_saved.  While skipping, the target need not be visited: it was
+ * parsed already, so this returns false, as it does on a bad offset.
  */
-static void v0_backref(struct v0 *p, void (*print)(struct v0 *p, bool arg), bool arg)
+static bool v0_backref_enter(struct v0 *p, size_t *ret_saved)
 {
 	size_t start = p->pos - 1;
 	uint64_t target = v0_integer_62(p);
-	size_t saved;
 
 	if (p->err || target >= start) {
 		p->err = true;
-		return;
+		return false;
 	}
 	if (!p->out)
-		return;
-	saved = p->pos;
+		return false;
+	*ret_saved = p->pos;
 	p->pos = (size_t)target;
+	return true;
+}
+
+static void v0_backref(struct v0 *p, void (*print)(struct v0 *p, bool arg), bool arg)
+{
+	size_t saved;
+
+	if (!v0_backref_enter(p, &saved))
+		return;
 	print(p, arg);
 	p->pos = saved;
 }
@@ -733,18 +743,11 @@ static void v0_print_path_maybe_open(struct v0 *p, bool *ret_open);
 
 static void v0_backref_maybe_open(struct v0 *p, bool *ret_open)
 {
-	size_t start = p->pos - 1, saved;
-	uint64_t target = v0_integer_62(p);
+	size_t saved;
 
 	*ret_open = false;
-	if (p->err || target >= start) {
-		p->err = true;
+	if (!v0_backref_enter(p, &saved))
 		return;
-	}
-	if (!p->out)
-		return;
-	saved = p->pos;
-	p->pos = (size_t)target;
 	v0_print_path_maybe_open(p, ret_open);
 	p->pos = saved;
 }

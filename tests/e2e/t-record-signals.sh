@@ -55,6 +55,16 @@ alive() {
 	kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
 }
 
+# Say whether the command ($cpid) outlived cprof, and end it if it did.
+end_command() {
+	if alive "$cpid"; then
+		note "the command (pid $cpid) still runs after cprof exits; the test kills it"
+		kill -KILL "$cpid"
+	else
+		note "the command was ended with cprof"
+	fi
+}
+
 # 1. SIGTERM while a 30 s workload runs: a whole profile, promptly.
 p=$T/term.prof
 start_cprof record -o "$p" -- "$WORKLOADS/w-spin" 30
@@ -65,12 +75,7 @@ t0=$(now_ms)
 kill -TERM "$pid"
 finish_cprof 5 "SIGTERM"
 note "after SIGTERM cprof exits with status $rc"
-if alive "$cpid"; then
-	note "the command (pid $cpid) still runs after cprof exits; the test kills it"
-	kill -KILL "$cpid"
-else
-	note "the command was ended with cprof"
-fi
+end_command
 load_profile "$p"
 share=$(flat_share "$p.folded" cp_w_hot_leaf)
 total=$(sample_total "$p.folded")
@@ -110,12 +115,7 @@ t0=$(now_ms)
 kill -INT "$pid"
 finish_cprof 5 "second SIGINT"
 note "after a second SIGINT cprof exits with status $rc"
-if alive "$cpid"; then
-	note "the command (pid $cpid) still runs after cprof exits; the test kills it"
-	kill -KILL "$cpid"
-else
-	note "the command was ended with cprof"
-fi
+end_command
 load_profile "$p"
 grep -q cp_w_exit_burn "$p.folded" || fail "cp_w_exit_burn is missing after a second SIGINT"
 
@@ -177,10 +177,7 @@ if command -v script >/dev/null 2>&1 && command -v timeout >/dev/null 2>&1; then
 	[ -e "$T/early" ] && fail "cprof stopped at the first ^C although the command still runs"
 	load_profile "$p"
 	grep -q cp_w_exit_burn "$p.folded" || fail "cp_w_exit_burn is missing after a second ^C"
-	if alive "$cpid"; then
-		note "the command (pid $cpid) still runs after cprof exits; the test kills it"
-		kill -KILL "$cpid"
-	fi
+	end_command
 else
 	note "script(1) or timeout(1) not found: Ctrl-C at a terminal not tested"
 fi
